@@ -1,0 +1,46 @@
+"""Shared fixtures: small named data, a seeded RNG, a non-interactive plot backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from ctc_helpers.instrument import load_instrument, load_respondent_schema  # noqa: E402
+
+TESTS_DIR = Path(__file__).resolve().parent
+DATA_DIR = TESTS_DIR / "data"
+REFERENCE_DIR = TESTS_DIR.parents[1] / "shared" / "reference"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261123)
+
+
+@pytest.fixture(scope="session")
+def mini_instrument():
+    """The hand-checkable test instrument in tests/data/mini_instrument.yaml."""
+    return load_instrument(DATA_DIR / "mini_instrument.yaml")
+
+
+@pytest.fixture(scope="session")
+def default_instrument():
+    return load_instrument()
+
+
+@pytest.fixture(scope="session")
+def respondent_schema():
+    return load_respondent_schema()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
