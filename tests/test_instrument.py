@@ -90,7 +90,7 @@ def test_default_instrument_is_complete(default_instrument):
         "exaggeration",
         "too_few_answered",
     }
-    for substance in ("alcohol", "cigarettes", "snus", "ecig", "cannabis", "other_drugs"):
+    for substance in ("alcohol", "cigarettes", "snus", "ecigarettes", "cannabis", "other_drugs"):
         ids = {b.id for b in default_instrument.behaviours}
         assert {f"{substance}_lifetime", f"{substance}_30d"} <= ids, substance
     assert "CTC" in default_instrument.notice["sv"]
