@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 DEFAULT_INSTRUMENT = SCHEMA_DIR / "instrument.yaml"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
 DOMAINS = ("community", "family", "school", "individual")
 FACTOR_KINDS = ("risk", "protective")
 BEHAVIOUR_RULES = {
@@ -257,7 +258,7 @@ def _read_yaml(path: Path) -> tuple[dict, str]:
     except OSError as exc:
         raise ConfigError(f"Cannot read the file {path}: {exc.strerror}.") from None
     try:
-        data = yaml.safe_load(content.decode("utf-8"))
+        data = yaml.load(content.decode("utf-8"), Loader=_YAML_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name} is not a valid YAML file: {exc}") from None
     if not isinstance(data, dict):
