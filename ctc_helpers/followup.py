@@ -1,0 +1,1109 @@
+"""Follow-up between survey waves: levels over time, change, trend tests and the cohort view.
+
+Every function reads the tidy aggregate table (``docs/ARCHITECTURE.md``; in notebooks the
+published, suppressed one) and returns a tidy frame; nothing is rounded or translated here except
+in the ``*_display`` functions and :func:`plot_trends`, which make display copies.
+
+Change between two waves
+------------------------
+:func:`change_table` compares the chosen wave with the previous wave and with the baseline (the
+first wave in the table) through :func:`ctc_helpers.compare.compare_waves`: difference in
+percentage points with a Newcombe interval, two-proportion z-test, Cohen's h, and Holm's
+correction across the measures compared in one call (the measures shown: pass ``include`` or
+``kinds`` to choose them). A change is called an increase or a decrease only when the
+Holm-adjusted p-value is below 0.05 *and* the interval excludes 0 (:func:`stats.label_change`);
+otherwise it is "no clear change". Groups that are suppressed or smaller than ``min_n`` are
+"too few answers to judge" (``too_few``).
+
+Better or worse
+---------------
+``better`` says which direction is an improvement: ``decrease`` for risk factors, problem
+behaviours and the high-risk composite, ``increase`` for protective factors and the
+high-protection composite (composites need the measure catalogue, whose ``group`` says ``risk``
+or ``protective``). ``assessment`` is ``better``, ``worse``, ``no_clear_change``, ``too_few`` or
+``not_comparable``.
+
+Cut-point versions
+------------------
+Prevalences computed with different cut points cannot be compared. :func:`change_table` and
+:func:`trend_table` do not stop the whole table for that: the measures whose versions differ get
+``change == "not_comparable"`` (numbers blank) and both versions in ``cutpoint_version`` and
+``reference_cutpoint_version``; :func:`explain_not_comparable` turns them into a sentence naming
+both versions. :func:`wave_changes` is the strict form that raises
+:class:`~ctc_helpers.errors.ComparisonError` (from ``compare_waves``).
+
+Trend over three or more waves
+------------------------------
+:func:`trend_tests` fits a binomial logistic regression on the survey year to the published
+counts of each wave (:func:`stats.logistic_trend_test`; with weights the effective counts
+``pct * n_eff`` and ``n_eff``), with Holm across the measures tested. Waves whose group is
+suppressed are left out; fewer than three usable waves give ``too_few`` (or ``too_few_waves``
+when the table holds fewer than three waves).
+
+Cohort view
+-----------
+:func:`cohort_table` lines up grades that belong to the same year group (birth cohort) across
+waves: a grade of year *y* in wave *w* and a grade of year *y + (w' - w)* in wave *w'* (from the
+``year`` of each grade in ``data_schema/respondents.yaml``), e.g. åk 7 in 2021, åk 9 in 2023 and
+gy 2 in 2025. The surveys are repeated cross-sections: it is the same year group, **not the same
+pupils**, and changes mix growing older with anything else that changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+
+from .compare import TOO_FEW, compare_waves
+from .display import (
+    DisplayTable,
+    display_table,
+    format_pct,
+    format_points,
+    grade_labels,
+    measure_labels,
+)
+from .i18n import check_language, t
+from .instrument import RespondentSchema, load_respondent_schema
+from .stats import holm_adjust, label_change, logistic_trend_test
+
+__all__ = [
+    "NOT_COMPARABLE",
+    "TOO_FEW_WAVES",
+    "ASSESSMENTS",
+    "better_direction",
+    "assess_change",
+    "trend_table",
+    "change_table",
+    "wave_changes",
+    "trend_tests",
+    "cohort_table",
+    "explain_not_comparable",
+    "change_display",
+    "trend_test_display",
+    "cohort_display",
+    "plot_trends",
+    "focus_measures",
+    "results_record",
+]
+
+NOT_COMPARABLE = "not_comparable"
+"""Change code of a comparison refused because the cut-point versions differ."""
+
+TOO_FEW_WAVES = "too_few_waves"
+"""Trend code when the table holds fewer than three waves."""
+
+ASSESSMENTS = ("better", "worse", "no_clear_change", TOO_FEW, NOT_COMPARABLE, TOO_FEW_WAVES)
+"""Codes of the ``assessment`` column (translated at the display edge)."""
+
+TOTAL = "all"
+_CHANGE_STATS = ["diff", "diff_low", "diff_high", "z", "p_value", "p_holm", "cohens_h"]
+_LEVEL_COLUMNS = [
+    "wave", "area", "grade", "sex", "measure", "measure_kind", "domain",
+    "n", "n_flagged", "pct", "ci_low", "ci_high", "n_eff", "suppressed", "cutpoint_version",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Better or worse
+
+
+def better_direction(measure_kind: str, group: str | None = None) -> str:
+    """The direction of change that is an improvement for a measure.
+
+    Parameters
+    ----------
+    measure_kind : str
+        ``risk``, ``protective``, ``behaviour`` or ``composite``.
+    group : str, optional
+        For composites, the kind of factor they count (``risk`` or ``protective``; the ``group``
+        column of the measure catalogue).
+
+    Returns
+    -------
+    str
+        ``"decrease"``, ``"increase"``, or ``""`` when unknown (a composite without group).
+
+    Examples
+    --------
+    >>> better_direction("protective"), better_direction("behaviour")
+    ('increase', 'decrease')
+    >>> better_direction("composite", "protective"), better_direction("composite")
+    ('increase', '')
+    """
+    kind = group if measure_kind == "composite" else measure_kind
+    return {"risk": "decrease", "behaviour": "decrease", "protective": "increase"}.get(kind, "")
+
+
+def _better_column(frame: pd.DataFrame, measures: pd.DataFrame | None) -> pd.Series:
+    groups = (
+        {} if measures is None else dict(zip(measures["measure"], measures["group"], strict=True))
+    )
+    pairs = zip(frame["measure_kind"], frame["measure"].map(groups), strict=True)
+    return pd.Series([better_direction(k, g) for k, g in pairs], index=frame.index, dtype=object)
+
+
+def assess_change(change: Sequence[str], better: Sequence[str]) -> np.ndarray:
+    """Turn change codes into ``better`` / ``worse`` given each measure's better direction.
+
+    ``increase``/``decrease`` become ``better`` when they go in the ``better`` direction and
+    ``worse`` otherwise; every other code (``no_clear_change``, ``too_few``, ...) is kept. With an
+    unknown better direction (``""``) the change code is kept as it is.
+
+    Examples
+    --------
+    >>> assess_change(["increase", "increase", "no_clear_change", "decrease"],
+    ...               ["decrease", "increase", "decrease", ""]).tolist()
+    ['worse', 'better', 'no_clear_change', 'decrease']
+    """
+    change = np.asarray(change, dtype=object)
+    better = np.asarray(better, dtype=object)
+    directional = np.isin(change, ["increase", "decrease"]) & (better != "")
+    judged = np.where(change == better, "better", "worse")
+    return np.where(directional, judged, change)
+
+
+# --------------------------------------------------------------------------------------------
+# Selecting a group
+
+
+def _up_to(aggregates: pd.DataFrame, last_wave: int | None) -> pd.DataFrame:
+    """The waves up to ``last_wave`` (all waves when None)."""
+    return aggregates if last_wave is None else aggregates.loc[aggregates["wave"] <= last_wave]
+
+
+def _check_codes(aggregates: pd.DataFrame, **codes: str) -> None:
+    for column, code in codes.items():
+        if not aggregates[column].eq(code).any():
+            known = ", ".join(sorted(map(str, aggregates[column].unique())))
+            raise ValueError(f"The aggregate table has no {column} {code!r}; it has: {known}.")
+
+
+def _measure_mask(
+    aggregates: pd.DataFrame, *, include: Sequence[str] | None, kinds: Sequence[str] | None
+) -> pd.Series:
+    """Rows of the measures shown (``include`` ids and/or ``kinds``); readable errors."""
+    keep = pd.Series(True, index=aggregates.index)
+    if include is not None:
+        unknown = sorted(set(include) - set(aggregates["measure"]))
+        if unknown:
+            raise ValueError(
+                f"The aggregate table has no measure {', '.join(map(repr, unknown))}; known"
+                f" measures: {', '.join(sorted(aggregates['measure'].unique()))}."
+            )
+        keep &= aggregates["measure"].isin(list(include))
+    if kinds is not None:
+        allowed = ("risk", "protective", "behaviour", "composite")
+        wrong = [k for k in kinds if k not in allowed]
+        if wrong:
+            raise ValueError(f"kinds has {wrong[0]!r}; choose from: {', '.join(allowed)}.")
+        keep &= aggregates["measure_kind"].isin(list(kinds))
+    return keep
+
+
+def _group_rows(
+    aggregates: pd.DataFrame,
+    *,
+    area: str,
+    grade: str,
+    sex: str,
+    include: Sequence[str] | None,
+    kinds: Sequence[str] | None,
+) -> pd.DataFrame:
+    """Rows of one group (all waves), restricted to the measures shown."""
+    _check_codes(aggregates, area=area, grade=grade, sex=sex)
+    keep = aggregates["area"].eq(area) & aggregates["grade"].eq(grade) & aggregates["sex"].eq(sex)
+    return aggregates.loc[keep & _measure_mask(aggregates, include=include, kinds=kinds)]
+
+
+def _hide_small(rows: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Mark (and blank) the values of suppressed groups and of groups smaller than ``min_n``."""
+    hidden = (
+        rows["suppressed"].fillna(True).astype(bool) | rows["pct"].isna() | ~(rows["n"] >= min_n)
+    )
+    values = [c for c in ("n", "n_flagged", "pct", "ci_low", "ci_high", "n_eff") if c in rows]
+    return rows.assign(suppressed=hidden, **{c: rows[c].astype(float).mask(hidden) for c in values})
+
+
+def _waves(rows: pd.DataFrame) -> list[int]:
+    return sorted(int(w) for w in rows["wave"].unique())
+
+
+def _versions(rows: pd.DataFrame, wave: int) -> pd.Series:
+    one = rows.loc[rows["wave"].eq(wave)].set_index("measure")
+    return one["cutpoint_version"].fillna("").astype(str)
+
+
+def _differing(rows: pd.DataFrame, wave: int, reference_wave: int) -> pd.DataFrame:
+    """Measures whose (non-empty) cut-point versions differ between the two waves."""
+    both = pd.concat(
+        {
+            "cutpoint_version": _versions(rows, wave),
+            "reference_version": _versions(rows, reference_wave),
+        },
+        axis=1,
+    ).dropna()
+    differ = both["cutpoint_version"].ne(both["reference_version"]) & both.ne("").all(axis=1)
+    return both.loc[differ]
+
+
+# --------------------------------------------------------------------------------------------
+# Change between two waves
+
+
+def _compare_pair(
+    rows: pd.DataFrame, *, wave: int, reference_wave: int, min_n: int, confidence: float
+) -> pd.DataFrame:
+    """compare_waves on the comparable measures; refused rows for measures with other cuts."""
+    differ = _differing(rows, wave, reference_wave)
+    comparable = rows.loc[~rows["measure"].isin(differ.index)]
+    first = rows.iloc[0]
+    parts = []
+    if not comparable.empty:
+        compared = compare_waves(
+            comparable,
+            wave=wave,
+            previous_wave=reference_wave,
+            area=first["area"],
+            grade=first["grade"],
+            sex=first["sex"],
+            min_n=min_n,
+            confidence=confidence,
+        )
+        shown = _hide_small(rows, min_n)
+        parts.append(_with_levels(compared, shown, wave=wave, reference_wave=reference_wave))
+    if not differ.empty:
+        parts.append(
+            _refused(_hide_small(rows, min_n), differ, wave=wave, reference_wave=reference_wave)
+        )
+    return pd.concat(parts, ignore_index=True).rename(
+        columns={"previous_wave": "reference_wave", "pct_previous": "pct_reference",
+                 "n_previous": "n_reference"}
+    )  # fmt: skip
+
+
+def _with_levels(
+    compared: pd.DataFrame, rows: pd.DataFrame, *, wave: int, reference_wave: int
+) -> pd.DataFrame:
+    """Published levels of both waves (compare_waves blanks them in rows it does not test)."""
+    now = rows.loc[rows["wave"].eq(wave)].set_index("measure")
+    before = rows.loc[rows["wave"].eq(reference_wave)].set_index("measure")
+    measure = compared["measure"]
+    return compared.assign(
+        pct=measure.map(now["pct"]).astype(float),
+        n=measure.map(now["n"]).astype(float),
+        pct_previous=measure.map(before["pct"]).astype(float),
+        n_previous=measure.map(before["n"]).astype(float),
+        reference_cutpoint_version=measure.map(_versions(rows, reference_wave)),
+    )
+
+
+def _refused(rows: pd.DataFrame, differ: pd.DataFrame, *, wave: int, reference_wave: int):
+    now = rows.loc[rows["wave"].eq(wave)].set_index("measure").loc[differ.index]
+    before = rows.loc[rows["wave"].eq(reference_wave)].set_index("measure").loc[differ.index]
+    return pd.DataFrame(
+        {
+            "wave": wave,
+            "previous_wave": reference_wave,
+            "area": now["area"].to_numpy(),
+            "grade": now["grade"].to_numpy(),
+            "sex": now["sex"].to_numpy(),
+            "measure": differ.index,
+            "measure_kind": now["measure_kind"].to_numpy(),
+            "pct": now["pct"].to_numpy(dtype=float),
+            "n": now["n"].to_numpy(dtype=float),
+            "pct_previous": before["pct"].to_numpy(dtype=float),
+            "n_previous": before["n"].to_numpy(dtype=float),
+            **{c: np.nan for c in _CHANGE_STATS},
+            "change": NOT_COMPARABLE,
+            "cutpoint_version": differ["cutpoint_version"].to_numpy(),
+            "reference_cutpoint_version": differ["reference_version"].to_numpy(),
+        }
+    )
+
+
+def change_table(
+    aggregates: pd.DataFrame,
+    *,
+    area: str,
+    wave: int,
+    grade: str = TOTAL,
+    sex: str = TOTAL,
+    include: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    measures: pd.DataFrame | None = None,
+    min_n: int = 10,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Change of every measure shown since the previous wave and since the baseline wave.
+
+    Parameters
+    ----------
+    aggregates : pandas.DataFrame
+        Tidy aggregate table holding several waves.
+    area : str
+        Area id, ``"all"`` for the city.
+    wave : int
+        The wave followed up (the later wave of each comparison).
+    grade, sex : str, default "all"
+        The group.
+    include : sequence of str, optional
+        Measure ids to compare (default: every measure); Holm's correction runs across them.
+    kinds : sequence of str, optional
+        Keep only these measure kinds (``risk``, ``protective``, ``behaviour``, ``composite``).
+    measures : pandas.DataFrame, optional
+        Measure catalogue (published ``measures.csv`` or ``Instrument.measures()``); gives the
+        better direction of composites.
+    min_n : int, default 10
+        Smallest group compared.
+    confidence : float, default 0.95
+        Confidence level of the difference interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows per measure, one per reference (``previous`` and ``baseline``, both written
+        also when the previous wave is the baseline), none when ``wave`` is the first wave:
+        ``wave``, ``reference`` (``"previous"`` or ``"baseline"``), ``reference_wave``,
+        ``area``, ``grade``, ``sex``, ``measure``, ``measure_kind``, ``pct``, ``n``,
+        ``pct_reference``, ``n_reference``, ``diff`` (``pct - pct_reference``),
+        ``diff_low``, ``diff_high`` (Newcombe), ``z``, ``p_value``, ``p_holm`` (Holm across the
+        measures of one comparison), ``cohens_h``, ``change`` (``increase``, ``decrease``,
+        ``no_clear_change``, ``too_few``, ``not_comparable``), ``better``, ``assessment``,
+        ``cutpoint_version``, ``reference_cutpoint_version``.
+
+    Raises
+    ------
+    ValueError
+        If the group, a measure or the wave is not in the table.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"wave": [2021, 2023], "area": "all", "grade": "all", "sex": "all",
+    ...     "measure": "alcohol_30d", "measure_kind": "behaviour", "domain": "behaviour",
+    ...     "n": [400, 400], "n_flagged": [100.0, 60.0], "pct": [0.25, 0.15], "n_eff": 400.0,
+    ...     "cutpoint_version": "", "suppressed": False})
+    >>> out = change_table(table, area="all", wave=2023)
+    >>> out[["reference", "diff", "change", "assessment"]].round(3).to_dict("records")[0]
+    {'reference': 'previous', 'diff': -0.1, 'change': 'decrease', 'assessment': 'better'}
+    """
+    rows = _group_rows(aggregates, area=area, grade=grade, sex=sex, include=include, kinds=kinds)
+    waves = _waves(rows)
+    if wave not in waves:
+        raise ValueError(
+            f"The survey year {wave!r} is not in the table for this group; years: "
+            f"{', '.join(map(str, waves))}."
+        )
+    earlier = [w for w in waves if w < wave]
+    references = {"previous": earlier[-1], "baseline": earlier[0]} if earlier else {}
+    parts = [
+        _compare_pair(
+            rows, wave=wave, reference_wave=ref, min_n=min_n, confidence=confidence
+        ).assign(reference=name)
+        for name, ref in references.items()
+    ]
+    if not parts:
+        return pd.DataFrame(columns=_CHANGE_COLUMNS)
+    frame = pd.concat(parts, ignore_index=True)
+    better = _better_column(frame, measures)
+    return frame.assign(better=better, assessment=assess_change(frame["change"], better))[
+        _CHANGE_COLUMNS
+    ]
+
+
+_CHANGE_COLUMNS = [
+    "wave", "reference", "reference_wave", "area", "grade", "sex", "measure", "measure_kind",
+    "pct", "n", "pct_reference", "n_reference", *_CHANGE_STATS, "change", "better",
+    "assessment", "cutpoint_version", "reference_cutpoint_version",
+]  # fmt: skip
+
+
+def wave_changes(
+    aggregates: pd.DataFrame,
+    *,
+    area: str,
+    wave: int,
+    reference_wave: int,
+    grade: str = TOTAL,
+    sex: str = TOTAL,
+    include: Sequence[str] | None = None,
+    measures: pd.DataFrame | None = None,
+    min_n: int = 10,
+) -> pd.DataFrame:
+    """Strict comparison of two waves, refusing different cut points (no refused rows).
+
+    :func:`ctc_helpers.compare.compare_waves` on the measures shown (``include``), plus
+    ``better`` and ``assessment``; the other options are those of :func:`change_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`ctc_helpers.compare.compare_waves` plus ``better`` and
+        ``assessment``.
+
+    Raises
+    ------
+    ComparisonError
+        If a measure's cut-point version differs between the two waves (the message names the
+        measure and both versions).
+    """
+    rows = _group_rows(aggregates, area=area, grade=grade, sex=sex, include=include, kinds=None)
+    compared = compare_waves(
+        rows, wave=wave, previous_wave=reference_wave, area=area, grade=grade, sex=sex, min_n=min_n
+    )
+    better = _better_column(compared, measures)
+    return compared.assign(better=better, assessment=assess_change(compared["change"], better))
+
+
+# --------------------------------------------------------------------------------------------
+# Levels over all waves
+
+
+def trend_table(
+    aggregates: pd.DataFrame,
+    *,
+    area: str,
+    grade: str = TOTAL,
+    sex: str = TOTAL,
+    include: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    measures: pd.DataFrame | None = None,
+    min_n: int = 10,
+    last_wave: int | None = None,
+) -> pd.DataFrame:
+    """Every wave's value of every measure shown, with its interval and the previous-wave change.
+
+    Parameters
+    ----------
+    aggregates : pandas.DataFrame
+        Tidy aggregate table.
+    area, grade, sex : str
+        The group (``area="all"`` is the city).
+    include, kinds, measures, min_n
+        As in :func:`change_table` (Holm runs across the measures of each pair of waves).
+    last_wave : int, optional
+        Leave out the waves after this one (the wave of the report); default: every wave.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure and wave, oldest first: ``wave``, ``area``, ``grade``, ``sex``,
+        ``measure``, ``measure_kind``, ``domain``, ``n``, ``n_flagged``, ``pct``, ``ci_low``,
+        ``ci_high`` (Wilson, as published), ``n_eff``, ``suppressed`` (True also when the value
+        is blank or ``n < min_n``), ``cutpoint_version``, ``previous_wave`` (NaN in the first
+        wave), ``diff_previous``, ``diff_previous_low``, ``diff_previous_high`` (Newcombe),
+        ``p_holm_previous``, ``change_previous`` (``""`` in the first wave), ``better``,
+        ``assessment_previous``.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"wave": [2021, 2023, 2025], "area": "all", "grade": "all",
+    ...     "sex": "all", "measure": "alcohol_30d", "measure_kind": "behaviour",
+    ...     "domain": "behaviour", "n": 400, "n_flagged": [100.0, 96.0, 60.0],
+    ...     "pct": [0.25, 0.24, 0.15], "ci_low": 0.0, "ci_high": 1.0, "n_eff": 400.0,
+    ...     "cutpoint_version": "", "suppressed": False})
+    >>> trend_table(table, area="all")["change_previous"].tolist()
+    ['', 'no_clear_change', 'decrease']
+    """
+    aggregates = _up_to(aggregates, last_wave)
+    rows = _group_rows(aggregates, area=area, grade=grade, sex=sex, include=include, kinds=kinds)
+    waves = _waves(rows)
+    levels = rows.reindex(columns=_LEVEL_COLUMNS).sort_values(["measure", "wave"], kind="stable")
+    levels = _hide_small(levels, min_n)
+    pairs = [
+        _compare_pair(rows, wave=now, reference_wave=before, min_n=min_n, confidence=0.95)
+        for before, now in zip(waves[:-1], waves[1:], strict=True)
+    ]
+    changes = _previous_columns(pairs)
+    frame = levels.merge(changes, on=["wave", "measure"], how="left")
+    frame = frame.assign(change_previous=frame["change_previous"].fillna(""))
+    better = _better_column(frame, measures)
+    return frame.assign(
+        better=better, assessment_previous=assess_change(frame["change_previous"], better)
+    ).reset_index(drop=True)
+
+
+def _previous_columns(pairs: list[pd.DataFrame]) -> pd.DataFrame:
+    names = {
+        "reference_wave": "previous_wave",
+        "diff": "diff_previous",
+        "diff_low": "diff_previous_low",
+        "diff_high": "diff_previous_high",
+        "p_holm": "p_holm_previous",
+        "change": "change_previous",
+    }
+    if not pairs:
+        return pd.DataFrame(columns=["wave", "measure", *names.values()])
+    both = pd.concat(pairs, ignore_index=True)
+    return both.loc[:, ["wave", "measure", *names]].rename(columns=names)
+
+
+# --------------------------------------------------------------------------------------------
+# Trend test
+
+
+def _trend_of(one: pd.DataFrame, *, n_table_waves: int, min_n: int, cycle_years: float) -> dict:
+    usable = one.loc[
+        ~one["suppressed"].fillna(True).astype(bool) & one["pct"].notna() & (one["n"] >= min_n)
+    ]
+    versions = sorted({v for v in one["cutpoint_version"].fillna("").astype(str) if v})
+    result = {
+        "first_wave": int(one["wave"].min()),
+        "last_wave": int(one["wave"].max()),
+        "n_waves": int(usable["wave"].nunique()),
+        "cutpoint_version": " | ".join(versions),
+    }
+    if n_table_waves < 3:
+        return {**result, "trend": TOO_FEW_WAVES}
+    if len(versions) > 1:
+        return {**result, "trend": NOT_COMPARABLE}
+    if usable["wave"].nunique() < 3:
+        return {**result, "trend": TOO_FEW}
+    n_eff = usable["n_eff"].astype(float) if "n_eff" in usable else usable["n"].astype(float)
+    fit = logistic_trend_test(
+        usable["pct"].astype(float) * n_eff, n_eff, usable["wave"], cycle_years=cycle_years
+    )
+    return {**result, **fit._asdict(), "n_waves": fit.n_waves, "trend": ""}
+
+
+def trend_tests(
+    aggregates: pd.DataFrame,
+    *,
+    area: str,
+    grade: str = TOTAL,
+    sex: str = TOTAL,
+    include: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    measures: pd.DataFrame | None = None,
+    min_n: int = 10,
+    alpha: float = 0.05,
+    cycle_years: float = 2.0,
+    last_wave: int | None = None,
+) -> pd.DataFrame:
+    """A logistic trend test over all waves for every measure shown, Holm across them.
+
+    Parameters
+    ----------
+    aggregates : pandas.DataFrame
+        Tidy aggregate table.
+    area, grade, sex, include, kinds, measures, min_n
+        As in :func:`change_table`.
+    alpha : float, default 0.05
+        Significance level after Holm's correction.
+    cycle_years : float, default 2.0
+        Years between waves; the odds ratio is per cycle.
+    last_wave : int, optional
+        Leave out the waves after this one (the wave of the report); default: every wave.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure: ``area``, ``grade``, ``sex``, ``measure``, ``measure_kind``,
+        ``first_wave``, ``last_wave``, ``n_waves`` (usable waves), ``slope`` (log-odds per
+        year), ``slope_low``, ``slope_high``, ``odds_ratio`` (per cycle), ``or_low``,
+        ``or_high``, ``p_value``, ``p_holm``, ``trend`` (``increase``, ``decrease``,
+        ``no_clear_change``, ``too_few``, ``too_few_waves``, ``not_comparable``), ``better``,
+        ``assessment``, ``cutpoint_version`` (the versions found, joined by `` | `` when they
+        differ).
+    """
+    aggregates = _up_to(aggregates, last_wave)
+    rows = _group_rows(aggregates, area=area, grade=grade, sex=sex, include=include, kinds=kinds)
+    n_table_waves = len(_waves(rows))
+    records = [
+        {"measure": measure, "measure_kind": one["measure_kind"].iloc[0]}
+        | _trend_of(one, n_table_waves=n_table_waves, min_n=min_n, cycle_years=cycle_years)
+        for measure, one in rows.groupby("measure", sort=False)
+    ]
+    frame = (
+        pd.DataFrame(records)
+        .reindex(columns=_TREND_COLUMNS[3:])
+        .assign(area=area, grade=grade, sex=sex)
+    )
+    tested = frame["trend"].eq("")
+    p_holm = np.full(len(frame), np.nan)
+    p_holm[tested.to_numpy()] = holm_adjust(frame.loc[tested, "p_value"].to_numpy(dtype=float))
+    labels = label_change(
+        frame["slope_low"].fillna(0.0), frame["slope_high"].fillna(0.0), p_holm, alpha=alpha
+    )
+    frame = frame.assign(p_holm=p_holm, trend=np.where(tested, labels, frame["trend"]))
+    better = _better_column(frame, measures)
+    return frame.assign(better=better, assessment=assess_change(frame["trend"], better))[
+        _TREND_COLUMNS
+    ]
+
+
+_TREND_COLUMNS = [
+    "area", "grade", "sex", "measure", "measure_kind", "first_wave", "last_wave", "n_waves",
+    "slope", "slope_low", "slope_high", "odds_ratio", "or_low", "or_high", "p_value", "p_holm",
+    "trend", "better", "assessment", "cutpoint_version",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Cohort view
+
+
+def cohort_table(
+    aggregates: pd.DataFrame,
+    *,
+    area: str,
+    sex: str = TOTAL,
+    include: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    min_n: int = 10,
+    schema: RespondentSchema | None = None,
+    last_wave: int | None = None,
+) -> pd.DataFrame:
+    """Values of the same year group (birth cohort) followed across waves as it moves up grades.
+
+    A cohort is identified by the year it started school: ``wave - year`` of its grade
+    (``data_schema/respondents.yaml``). Only cohorts seen in at least two waves are kept. This is
+    the same year group, not the same pupils (repeated cross-sections).
+
+    Parameters
+    ----------
+    aggregates : pandas.DataFrame
+        Tidy aggregate table.
+    area, sex : str
+        The group (all grades are used).
+    include, kinds, min_n
+        As in :func:`change_table`.
+    schema : RespondentSchema, optional
+        Gives the grade years (default: ``data_schema/respondents.yaml``).
+    last_wave : int, optional
+        Leave out the waves after this one (the wave of the report); default: every wave.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort, wave and measure, ordered by cohort then wave: ``cohort`` (grade and
+        wave of its first observation, e.g. ``"ak7-2021"``), ``start_year`` (``wave - year``),
+        ``wave``, ``grade``, ``grade_year``, ``area``, ``sex``, ``measure``, ``measure_kind``,
+        ``n``, ``pct``, ``ci_low``, ``ci_high``, ``suppressed``, ``cutpoint_version``,
+        ``comparable`` (False when the cohort's waves used different cut points for the measure).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"wave": [2021, 2021, 2023, 2023], "area": "all",
+    ...     "grade": ["ak7", "ak9", "ak7", "ak9"], "sex": "all", "measure": "alcohol_30d",
+    ...     "measure_kind": "behaviour", "n": 100, "pct": [0.1, 0.3, 0.12, 0.25], "ci_low": 0.0,
+    ...     "ci_high": 1.0, "cutpoint_version": "", "suppressed": False})
+    >>> cohort_table(table, area="all")[["cohort", "wave", "grade", "pct"]].values.tolist()
+    [['ak7-2021', 2021, 'ak7', 0.1], ['ak7-2021', 2023, 'ak9', 0.25]]
+    """
+    schema = schema if schema is not None else load_respondent_schema()
+    years = schema.grade_years
+    aggregates = _up_to(aggregates, last_wave)
+    _check_codes(aggregates, area=area, sex=sex)
+    keep = aggregates["area"].eq(area) & aggregates["sex"].eq(sex)
+    rows = aggregates.loc[keep & _measure_mask(aggregates, include=include, kinds=kinds)]
+    rows = rows.loc[rows["grade"].isin(list(years))]
+    grade_year = rows["grade"].map(years).astype(int)
+    frame = rows.assign(grade_year=grade_year, start_year=rows["wave"].astype(int) - grade_year)
+    seen = frame.groupby("start_year")["wave"].transform("nunique")
+    frame = frame.loc[seen >= 2]
+    first = frame.sort_values("wave").groupby("start_year").first()
+    cohort = frame["start_year"].map(first["grade"] + "-" + first["wave"].astype(str))
+    hidden = frame["suppressed"].fillna(True).astype(bool) | frame["pct"].isna()
+    versions = frame["cutpoint_version"].fillna("").astype(str)
+    comparable = versions.groupby([frame["start_year"], frame["measure"]]).transform("nunique") <= 1
+    frame = frame.assign(
+        cohort=cohort, suppressed=hidden | (frame["n"] < min_n), comparable=comparable
+    )
+    columns = ["cohort", "start_year", "wave", "grade", "grade_year", "area", "sex", "measure",
+               "measure_kind", "n", "pct", "ci_low", "ci_high", "suppressed", "cutpoint_version",
+               "comparable"]  # fmt: skip
+    first_seen = frame["start_year"].map(first["wave"])
+    return (
+        frame.assign(_first=first_seen, _year=frame["start_year"].map(first["grade"].map(years)))
+        .sort_values(["_first", "_year", "measure", "wave"], kind="stable")
+        .loc[:, columns]
+        .reset_index(drop=True)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Display edge (copies with translated labels and formatted numbers)
+
+
+def explain_not_comparable(
+    changes: pd.DataFrame, *, measures: pd.DataFrame | None = None, lang: str | None = None
+) -> Markdown | None:
+    """A paragraph naming every refused comparison and both cut-point versions (None if none).
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        Output of :func:`change_table`.
+    measures : pandas.DataFrame, optional
+        Measure catalogue for the labels.
+    lang : str, optional
+        ``"sv"`` or ``"en"``.
+
+    Returns
+    -------
+    IPython.display.Markdown or None
+        An introduction and one bullet per measure and pair of years; ``None`` (nothing shown in
+        a notebook) when every comparison was made.
+    """
+    refused = changes.loc[changes["change"].eq(NOT_COMPARABLE)].drop_duplicates(
+        ["measure", "reference_wave"]
+    )
+    if refused.empty:
+        return None
+    labels = _labels(measures, check_language(lang))
+    lines = [
+        t(
+            "followup_cutpoints_differ",
+            lang,
+            measure=labels.get(row.measure, row.measure),
+            wave=row.wave,
+            reference_wave=row.reference_wave,
+            version=row.cutpoint_version,
+            reference_version=row.reference_cutpoint_version,
+        )
+        for row in refused.itertuples(index=False)
+    ]
+    bullets = "\n".join(f"- {line}" for line in lines)
+    return Markdown(f"{t('followup_not_comparable_intro', lang)}\n\n{bullets}")
+
+
+def _assessment_text(assessment: str, lang: str) -> str:
+    """``better``/``worse`` with the direction in brackets is done by the caller."""
+    keys = {
+        "better": "change_better",
+        "worse": "change_worse",
+        "increase": "change_increase",
+        "decrease": "change_decrease",
+        "no_clear_change": "change_no_clear_change",
+        TOO_FEW: "change_too_few",
+        NOT_COMPARABLE: "change_not_comparable",
+        TOO_FEW_WAVES: "change_too_few_waves",
+    }
+    return t(keys[assessment], lang) if assessment in keys else ""
+
+
+def _judgement(assessment: str, change: str, lang: str) -> str:
+    text = _assessment_text(assessment, lang)
+    if assessment in ("better", "worse"):
+        return f"{text} ({_assessment_text(change, lang)})"
+    return text
+
+
+def _interval_text(diff: float, low: float, high: float, lang: str) -> str:
+    if pd.isna(diff):
+        return ""
+    word = t("followup_interval_to", lang)
+    return (
+        f"{format_points(diff, lang)} ({format_points(low, lang)} {word} "
+        f"{format_points(high, lang)})"
+    )
+
+
+def _labels(measures: pd.DataFrame | None, lang: str) -> dict[str, str]:
+    return {} if measures is None else measure_labels(measures, lang)
+
+
+def _pct_or_marker(value: float, suppressed: bool, lang: str) -> str:
+    return t("suppressed_marker", lang) if suppressed or pd.isna(value) else format_pct(value, lang)
+
+
+def change_display(
+    changes: pd.DataFrame,
+    *,
+    measures: pd.DataFrame | None = None,
+    lang: str | None = None,
+    min_cell: int = 10,
+) -> DisplayTable:
+    """Display copy of :func:`change_table`: one row per measure, both comparisons side by side.
+
+    Columns (in ``lang``): measure, the value of the baseline, previous and followed-up wave
+    ("–" when suppressed), then for each comparison the difference in percentage points with its
+    95 % interval and the assessment in words (e.g. "förbättring (minskning)", "ingen tydlig
+    förändring"). When the previous wave is the baseline, the baseline columns are left out.
+    """
+    lang = check_language(lang)
+    if changes.empty:
+        return display_table(
+            pd.DataFrame({t("followup_col_measure", lang): []}),
+            lang=lang,
+            notes=(t("followup_no_earlier_wave", lang),),
+        )
+    labels = _labels(measures, lang)
+    order = list(dict.fromkeys(changes["measure"]))
+    by_reference = {
+        name: changes.loc[changes["reference"].eq(name)].set_index("measure").reindex(order)
+        for name in ("previous", "baseline")
+    }
+    previous = by_reference["previous"]
+    years = {
+        name: int(frame["reference_wave"].dropna().iloc[0]) for name, frame in by_reference.items()
+    }
+    shown = ["previous"] if years["previous"] == years["baseline"] else ["previous", "baseline"]
+    columns = {t("followup_col_measure", lang): [labels.get(m, m) for m in order]}
+    for name in reversed(shown):
+        columns[str(years[name])] = _pct_cells(by_reference[name]["pct_reference"], lang)
+    columns[str(int(changes["wave"].iloc[0]))] = _pct_cells(previous["pct"], lang)
+    for name in shown:
+        frame = by_reference[name]
+        columns[t("followup_col_diff_since", lang, wave=years[name])] = [
+            _interval_text(d, lo, hi, lang)
+            for d, lo, hi in frame[["diff", "diff_low", "diff_high"]].itertuples(index=False)
+        ]
+        columns[t("followup_col_assessment_since", lang, wave=years[name])] = [
+            _judgement(a, c, lang)
+            for a, c in zip(frame["assessment"], frame["change"], strict=True)
+        ]
+    return display_table(
+        pd.DataFrame(columns),
+        lang=lang,
+        min_cell=min_cell,
+        notes=(t("followup_change_note", lang),),
+    )
+
+
+def _pct_cells(values: pd.Series, lang: str) -> list[str]:
+    return [_pct_or_marker(v, False, lang) for v in values]
+
+
+def trend_test_display(
+    tests: pd.DataFrame, *, measures: pd.DataFrame | None = None, lang: str | None = None
+) -> DisplayTable:
+    """Display copy of :func:`trend_tests`, one row per measure.
+
+    Columns (in ``lang``): measure, waves used, odds ratio per survey cycle with its 95 %
+    interval, Holm-adjusted p-value and the assessment in words.
+    """
+    lang = check_language(lang)
+    labels = _labels(measures, lang)
+    word = t("followup_interval_to", lang)
+    rows = [
+        {
+            t("followup_col_measure", lang): labels.get(r.measure, r.measure),
+            t("followup_col_waves", lang): f"{r.first_wave}–{r.last_wave} ({r.n_waves})",
+            t("followup_col_odds_ratio", lang): ""
+            if pd.isna(r.odds_ratio)
+            else f"{_decimal(r.odds_ratio, lang)} ({_decimal(r.or_low, lang)} {word} "
+            f"{_decimal(r.or_high, lang)})",
+            t("followup_col_p_holm", lang): "" if pd.isna(r.p_holm) else _p_text(r.p_holm, lang),
+            t("followup_col_assessment", lang): _judgement(r.assessment, r.trend, lang),
+        }
+        for r in tests.itertuples(index=False)
+    ]
+    frame = pd.DataFrame(rows, columns=[
+        t(f"followup_col_{c}", lang)
+        for c in ("measure", "waves", "odds_ratio", "p_holm", "assessment")
+    ])  # fmt: skip
+    return display_table(frame, lang=lang, notes=(t("followup_trend_note", lang),))
+
+
+def _decimal(value: float, lang: str, digits: int = 2) -> str:
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "sv" else text
+
+
+def _p_text(p: float, lang: str) -> str:
+    return (
+        "< 0,001"
+        if p < 0.001 and lang == "sv"
+        else "< 0.001"
+        if p < 0.001
+        else _decimal(p, lang, 3)
+    )
+
+
+def cohort_display(
+    cohorts: pd.DataFrame,
+    *,
+    measures: pd.DataFrame | None = None,
+    lang: str | None = None,
+    min_cell: int = 10,
+) -> DisplayTable:
+    """Display copy of :func:`cohort_table`, one row per year group and measure.
+
+    One column per wave with the value and the grade the year group was in (e.g.
+    "12 % (åk 9)"); the note says that it is the same year group, not the same pupils.
+    """
+    lang = check_language(lang)
+    labels, grades = _labels(measures, lang), grade_labels(lang)
+    marker = t("suppressed_marker", lang)
+    cells = cohorts.assign(
+        text=[
+            f"{marker if s else format_pct(p, lang)} ({grades.get(g, g)})"
+            for p, s, g in zip(cohorts["pct"], cohorts["suppressed"], cohorts["grade"], strict=True)
+        ],
+        cohort_label=cohorts["cohort"].map(lambda c: _cohort_label(c, grades)),
+        label=cohorts["measure"].map(lambda m: labels.get(m, m)),
+    )
+    wide = cells.pivot_table(
+        index=["cohort_label", "label"], columns="wave", values="text",
+        aggfunc="first", sort=False,
+    ).fillna("")  # fmt: skip
+    waves = sorted(cohorts["wave"].unique())
+    wide = (
+        wide.reindex(columns=waves, fill_value="")
+        .reset_index()
+        .rename(
+            columns={
+                "cohort_label": t("followup_col_cohort", lang),
+                "label": t("followup_col_measure", lang),
+            }
+        )
+    )
+    wide.columns = [str(c) for c in wide.columns]
+    return display_table(
+        wide, lang=lang, min_cell=min_cell, notes=(t("followup_cohort_note", lang),)
+    )
+
+
+def _cohort_label(cohort: str, grades: dict[str, str]) -> str:
+    grade, _, wave = cohort.rpartition("-")
+    return f"{grades.get(grade, grade)} {wave}"
+
+
+def plot_trends(
+    trend: pd.DataFrame,
+    *,
+    measures: pd.DataFrame | None = None,
+    lang: str | None = None,
+    ax=None,
+):
+    """Line chart of the measures of :func:`trend_table` over the waves, with 95 % intervals.
+
+    Each measure has its own colour (colour-blind safe palette) *and* marker, so the lines can
+    be told apart without colour; suppressed waves are left out (a gap in the line).
+
+    Parameters
+    ----------
+    trend : pandas.DataFrame
+        Output of :func:`trend_table`.
+    measures : pandas.DataFrame, optional
+        Measure catalogue for the labels.
+    lang : str, optional
+        ``"sv"`` or ``"en"``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: the current Axes).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter
+
+    lang = check_language(lang)
+    ax = ax if ax is not None else plt.gca()
+    labels = _labels(measures, lang)
+    names = list(dict.fromkeys(trend["measure"]))
+    colours = sns.color_palette("colorblind", max(len(names), 1))
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<"]
+    for i, name in enumerate(names):
+        one = trend.loc[trend["measure"].eq(name)].sort_values("wave")
+        shown = one["pct"].where(~one["suppressed"].astype(bool))
+        errors = [shown - one["ci_low"], one["ci_high"] - shown]
+        ax.errorbar(
+            one["wave"], shown, yerr=errors, color=colours[i % len(colours)],
+            marker=markers[i % len(markers)], capsize=3, label=labels.get(name, name),
+        )  # fmt: skip
+    waves = sorted(trend["wave"].unique())
+    ax.set_xticks(waves, [str(w) for w in waves])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_pct(v, lang)))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(t("followup_axis_wave", lang))
+    ax.set_ylabel(t("followup_axis_share", lang))
+    if names:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Choices and the results record of notebook 04
+
+
+def focus_measures(aggregates: pd.DataFrame, chain=None) -> list[str]:
+    """Measures to chart: the survey measures of the goal chain, else the composites.
+
+    Parameters
+    ----------
+    aggregates : pandas.DataFrame
+        Tidy aggregate table (only measures present in it are returned).
+    chain : GoalChain, optional
+        The area's goal chain (:func:`ctc_helpers.goalchain.load_goal_chain`).
+
+    Returns
+    -------
+    list of str
+        Measure ids in the chain's order (long-term goals last), without repeats.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"measure": ["alcohol_30d", "high_risk", "high_protection"],
+    ...     "measure_kind": ["behaviour", "composite", "composite"]})
+    >>> focus_measures(table)
+    ['high_risk', 'high_protection']
+    """
+    present = list(dict.fromkeys(aggregates["measure"]))
+    wanted = [] if chain is None else [g.measure for g in chain.goals if g.measure]
+    chosen = [m for m in dict.fromkeys(wanted) if m in present]
+    if chosen:
+        return chosen
+    composites = aggregates.loc[aggregates["measure_kind"].eq("composite"), "measure"]
+    return list(dict.fromkeys(composites))
+
+
+def results_record(
+    *,
+    wave: int,
+    changes: Sequence[pd.DataFrame] = (),
+    trends: Sequence[pd.DataFrame] = (),
+    goals: pd.DataFrame | None = None,
+) -> dict:
+    """The small results record of notebook 04 (written with ``display.write_results``).
+
+    Parameters
+    ----------
+    wave : int
+        The wave of the report.
+    changes : sequence of pandas.DataFrame
+        Outputs of :func:`change_table` shown in the report.
+    trends : sequence of pandas.DataFrame
+        Outputs of :func:`trend_tests` shown in the report.
+    goals : pandas.DataFrame, optional
+        Output of :func:`ctc_helpers.goalchain.evaluate_goals`.
+
+    Returns
+    -------
+    dict
+        ``wave``; ``assessments`` (count of each assessment per reference, e.g.
+        ``{"previous": {"better": 2, ...}}``); ``clear_changes`` and ``clear_trends`` (one record
+        per statistically clear change: measure, reference or trend, assessment, diff or odds
+        ratio); ``goals`` (:func:`ctc_helpers.goalchain.goal_summary`, or ``None``).
+    """
+    from .goalchain import goal_summary
+
+    change = pd.concat(list(changes), ignore_index=True) if changes else pd.DataFrame()
+    trend = pd.concat(list(trends), ignore_index=True) if trends else pd.DataFrame()
+    clear = change.loc[change["change"].isin(["increase", "decrease"])] if len(change) else change
+    clear_trend = trend.loc[trend["trend"].isin(["increase", "decrease"])] if len(trend) else trend
+    counts = (
+        {
+            ref: rows["assessment"].value_counts().to_dict()
+            for ref, rows in change.groupby("reference")
+        }
+        if len(change)
+        else {}
+    )
+    return {
+        "wave": wave,
+        "assessments": counts,
+        "clear_changes": clear.loc[:, ["measure", "reference", "reference_wave", "change",
+                                       "assessment", "diff"]].to_dict("records")
+        if len(clear) else [],
+        "clear_trends": clear_trend.loc[:, ["measure", "trend", "assessment", "odds_ratio"]]
+        .to_dict("records") if len(clear_trend) else [],
+        "goals": None if goals is None else goal_summary(goals),
+    }  # fmt: skip
