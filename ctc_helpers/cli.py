@@ -22,8 +22,16 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 # sub-command -> (module, function, help text)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("ctc_helpers.io", "command_validate", "check survey files without writing anything"),
-    "ingest": ("ctc_helpers.io", "command_ingest", "validate survey files and store them as Parquet"),
+    "validate": (
+        "ctc_helpers.io",
+        "command_validate",
+        "check survey files without writing anything",
+    ),
+    "ingest": (
+        "ctc_helpers.io",
+        "command_ingest",
+        "validate survey files and store them as Parquet",
+    ),
     "demo-data": ("ctc_helpers.synth", "command_demo_data", "regenerate the synthetic demo city"),
     "run": ("ctc_helpers.batch", "command_run", "run the per-area report batch"),
     "dashboard": ("ctc_helpers.dashboard", "command_dashboard", "serve the Voilà dashboards"),
@@ -36,7 +44,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_validate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", type=Path, help="survey files (CSV, xlsx, sav, parquet)")
+    parser.add_argument(
+        "files", nargs="+", type=Path, help="survey files (CSV, xlsx, sav, parquet)"
+    )
     parser.add_argument("--areas", type=Path, default=None, help="area list CSV")
     parser.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
 
@@ -47,7 +57,9 @@ def _add_ingest(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_demo_data(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default data/sample)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default data/sample)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: documented)")
     parser.add_argument("--respondents", type=int, default=None, help="respondents per wave")
 
@@ -55,9 +67,13 @@ def _add_demo_data(parser: argparse.ArgumentParser) -> None:
 def _add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "reports" / "run.yaml")
     parser.add_argument("--areas", nargs="*", default=None, help="area ids (default: all)")
-    parser.add_argument("--waves", nargs="*", type=int, default=None, help="waves (default: latest)")
+    parser.add_argument(
+        "--waves", nargs="*", type=int, default=None, help="waves (default: latest)"
+    )
     parser.add_argument("--phases", nargs="*", default=None, help="phase notebooks to run")
-    parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="parallel workers (default: cores)"
+    )
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per notebook")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     parser.add_argument("--out", type=Path, default=None, help="reports folder")
@@ -67,7 +83,9 @@ def _add_run(parser: argparse.ArgumentParser) -> None:
 def _add_dashboard(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--reports", type=Path, default=None, help="reports folder of a run")
-    parser.add_argument("--token", default=None, help="require this token (serving beyond localhost)")
+    parser.add_argument(
+        "--token", default=None, help="require this token (serving beyond localhost)"
+    )
     parser.add_argument("--ip", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
 
 

@@ -88,7 +88,9 @@ class ResponseSet:
         return table
 
     def labels(self, lang: str | None = None) -> dict[int, str]:
-        return {c: text_of(lab, lang) for c, lab in zip(self.codes, self.option_labels, strict=True)}
+        return {
+            c: text_of(lab, lang) for c, lab in zip(self.codes, self.option_labels, strict=True)
+        }
 
 
 @dataclass(frozen=True)
@@ -192,11 +194,13 @@ class Instrument:
 
         Returns columns ``measure, measure_kind, domain, group, label, description, order``.
         """
-        rows = [
-            (f.id, f.kind, f.domain, f.domain, f.label, f.description) for f in self.factors
+        rows = [(f.id, f.kind, f.domain, f.domain, f.label, f.description) for f in self.factors]
+        rows += [
+            (b.id, "behaviour", "behaviour", b.group, b.label, b.label) for b in self.behaviours
         ]
-        rows += [(b.id, "behaviour", "behaviour", b.group, b.label, b.label) for b in self.behaviours]
-        rows += [(c.id, "composite", "composite", c.kind, c.label, c.label) for c in self.composites]
+        rows += [
+            (c.id, "composite", "composite", c.kind, c.label, c.label) for c in self.composites
+        ]
         return pd.DataFrame(
             [
                 {
@@ -348,7 +352,9 @@ def _parse_factor(entry: dict, items: dict[str, Item], where: str) -> Factor:
     factor_id = str(_required(entry, "id", f"{where}: factors"))
     here = f"{where}: factor {factor_id!r}"
     item_entries = _list(entry, "items", here)
-    pairs = tuple((str(_required(e, "id", here)), bool(e.get("reverse", False))) for e in item_entries)
+    pairs = tuple(
+        (str(_required(e, "id", here)), bool(e.get("reverse", False))) for e in item_entries
+    )
     _check_items([i for i, _ in pairs], items, here)
     min_items = int(_required(entry, "min_items", here))
     if not 1 <= min_items <= len(pairs):
@@ -399,7 +405,9 @@ def _parse_validity(entry: dict, items: dict[str, Item], where: str) -> Validity
     rule_id = str(_required(entry, "id", f"{where}: validity"))
     here = f"{where}: validity rule {rule_id!r}"
     rule = _check_rule(_mapping(entry, "rule", here), VALIDITY_RULES, items, here)
-    return ValidityRule(rule_id, _texts(entry, "label", here), bool(entry.get("exclude", True)), rule)
+    return ValidityRule(
+        rule_id, _texts(entry, "label", here), bool(entry.get("exclude", True)), rule
+    )
 
 
 def _parse_composite(entry: dict, where: str) -> Composite:
@@ -425,7 +433,9 @@ def _check_unique_ids(instrument: Instrument, where: str) -> None:
     ]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ConfigError(f"{where}: measure ids must be unique; repeated: {', '.join(duplicates)}.")
+        raise ConfigError(
+            f"{where}: measure ids must be unique; repeated: {', '.join(duplicates)}."
+        )
     clash = sorted(set(ids) & set(instrument.items))
     if clash:
         raise ConfigError(f"{where}: ids used both as item and measure: {', '.join(clash)}.")
