@@ -44,3 +44,19 @@ def respondent_schema():
 def _close_figures():
     yield
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def demo_aggregates():
+    """The real pipeline on the committed demo city: ingest, score, aggregate (about 15 s)."""
+    from ctc_helpers.instrument import load_areas, load_respondent_schema
+    from ctc_helpers.io import load_survey
+    from ctc_helpers.paths import SAMPLE_DIR
+    from ctc_helpers.profile import aggregate, prepare_scored
+
+    instrument = load_instrument()
+    files = sorted(SAMPLE_DIR.glob("exempelstad_*.csv"))
+    survey = load_survey(files, instrument=instrument, areas=SAMPLE_DIR / "areas.csv")
+    scored, cutpoints = prepare_scored(survey.data, instrument)
+    areas = load_areas(SAMPLE_DIR / "areas.csv")["area_id"].tolist()
+    return aggregate(scored, instrument, load_respondent_schema(), areas=areas, cutpoints=cutpoints)

@@ -518,21 +518,6 @@ PLANTED_TRENDS = [e for e in TRUTH["planted_effects"] if e["kind"] == "trend"]
 DIRECTIONS = {"higher": "increase", "lower": "decrease"}
 
 
-@pytest.fixture(scope="session")
-def demo_aggregates() -> pd.DataFrame:
-    """The real pipeline on the demo files: ingest, score, aggregate (about 15 s)."""
-    from ctc_helpers.instrument import load_areas, load_instrument, load_respondent_schema
-    from ctc_helpers.io import load_survey
-    from ctc_helpers.profile import aggregate, prepare_scored
-
-    instrument = load_instrument()
-    files = sorted(SAMPLE_DIR.glob("exempelstad_*.csv"))
-    survey = load_survey(files, instrument=instrument, areas=SAMPLE_DIR / "areas.csv")
-    scored, cutpoints = prepare_scored(survey.data, instrument)
-    areas = load_areas(SAMPLE_DIR / "areas.csv")["area_id"].tolist()
-    return aggregate(scored, instrument, load_respondent_schema(), areas=areas, cutpoints=cutpoints)
-
-
 def _family(measure_kind: str) -> list[str]:
     return ["behaviour"] if measure_kind == "behaviour" else ["risk", "protective"]
 
