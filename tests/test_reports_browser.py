@@ -1,0 +1,184 @@
+"""The generated reports as a reader sees them: opened in headless Chromium.
+
+One small synthetic city is run through the real batch (every phase, one area and the city);
+each HTML report is then loaded in Debian's Chromium. A report must render, show its charts,
+contain no code, fetch nothing from the network, and no table may show a group smaller than the
+minimum cell size (every rendered table is scanned).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ctc_helpers import batch
+from ctc_helpers.i18n import t
+from ctc_helpers.instrument import load_respondent_schema
+from ctc_helpers.runfile import CITY, run_config_from_dict
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AREA = "norra-hamnen"
+MIN_CELL = 10
+LANG = "sv"
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = "Debian's chromium is not installed (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must run the browser tests")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> list[Path]:
+    """Run every phase of reports/run.yaml for one area and the city on a small city."""
+    from ctc_helpers.synth import write_city
+
+    _require_chromium()
+    root = tmp_path_factory.mktemp("browser_city")
+    write_city(root / "data", respondents_per_wave=600)
+    run_file = yaml.safe_load((REPO / "reports" / "run.yaml").read_text(encoding="utf-8"))
+    raw = {
+        "data": {
+            "survey": "data/exempelstad_*.csv",
+            "areas": "data/areas.csv",
+            "enrolment": "data/enrolment.csv",
+            "instrument": str(REPO / "data_schema" / "instrument.yaml"),
+            "synthetic": True,
+        },
+        "output": "reports",
+        "cache": "cache",
+        "notebooks": str(REPO / "notebooks"),
+        "phases": run_file["phases"],
+        "phase_parameters": _absolute(run_file.get("phase_parameters") or {}),
+        "min_cell": MIN_CELL,
+        "lang": LANG,
+        "workers": 2,
+        "timeout": 300,
+    }
+    config = run_config_from_dict(raw, base_dir=root)
+    batch.prepare_waves(config)
+    results = batch.run_batch(config, areas=[CITY, AREA])
+    failed = results[results["status"] != "ok"]
+    assert failed.empty, failed[["area", "phase", "message"]].to_string()
+    pages = sorted((root / "reports").rglob("*.html"))
+    assert len(pages) == 2 * len(run_file["phases"]) + 1  # + index.html
+    return pages
+
+
+def _absolute(phase_parameters: dict) -> dict:
+    """The repository run file's paths are relative to reports/; make them absolute."""
+    return {
+        phase: {
+            name: str((REPO / "reports" / value).resolve()) if isinstance(value, str) else value
+            for name, value in values.items()
+        }
+        for phase, values in phase_parameters.items()
+    }
+
+
+def _size_headers() -> set[str]:
+    """Column headers whose cells are group sizes (numbers of respondents)."""
+    schema = load_respondent_schema()
+    keys = ("report_col_n", "report_col_respondents", "report_col_valid", "all_sexes")
+    return {t(key, LANG) for key in keys} | set(schema.sex_labels(LANG).values())
+
+
+READ_PAGE = """() => ({
+  tables: [...document.querySelectorAll('table')].map(table => {
+    const headers = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    const rows = [...table.querySelectorAll('tbody tr')].map(
+      tr => [...tr.querySelectorAll('th, td')].map(cell => cell.innerText.trim()));
+    return {headers, rows};
+  }),
+  images: [...document.querySelectorAll('img')].map(img => ({
+    loaded: img.complete && img.naturalWidth > 0, inline: img.src.startsWith('data:')})),
+  code: document.querySelectorAll(
+    '.jp-CodeCell .jp-InputArea, .jp-InputPrompt, .input_area, .jp-CodeMirrorEditor').length,
+  text: document.body.innerText,
+})"""
+
+
+@pytest.fixture(scope="module")
+def pages(reports) -> dict[Path, dict]:
+    from playwright.sync_api import sync_playwright
+
+    seen: dict[Path, dict] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        for path in reports:
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda request, bag=requests: bag.append(request.url))
+            page.goto(path.as_uri(), wait_until="load")
+            seen[path] = {**page.evaluate(READ_PAGE), "requests": requests}
+            page.close()
+        browser.close()
+    return seen
+
+
+def test_reports_load_nothing_from_the_network(pages) -> None:
+    for path, content in pages.items():
+        remote = [url for url in content["requests"] if not url.startswith(("file:", "data:"))]
+        assert remote == [], f"{path.name} fetches {remote[:3]}"
+
+
+def test_reports_render_their_charts_inline(pages) -> None:
+    reports = {p: c for p, c in pages.items() if p.name != "index.html"}
+    for path, content in reports.items():
+        assert content["images"], f"{path} shows no chart"
+        assert all(image["loaded"] and image["inline"] for image in content["images"]), path
+        assert "Traceback" not in content["text"] and "Error" not in content["text"][:2000], path
+
+
+def test_reports_contain_no_code(pages) -> None:
+    for path, content in pages.items():
+        assert content["code"] == 0, path
+        assert "import ctc_helpers" not in content["text"], path
+        assert "display." not in content["text"], path
+
+
+def test_reports_say_the_data_is_synthetic(pages) -> None:
+    for path, content in pages.items():
+        if path.name != "index.html":
+            assert t("synthetic_notice", LANG) in content["text"], path
+
+
+def _count(cell: str) -> int | None:
+    """A cell that is a whole number of respondents ('1 288', '7'), else None."""
+    compact = re.sub(r"[\s\u00a0\u202f]", "", cell)
+    return int(compact) if re.fullmatch(r"\d+", compact) else None
+
+
+def test_no_table_shows_a_group_below_the_minimum(pages) -> None:
+    size_headers = _size_headers()
+    scanned = 0
+    for path, content in pages.items():
+        for table in content["tables"]:
+            columns = [i for i, header in enumerate(table["headers"]) if header in size_headers]
+            for row in table["rows"]:
+                for i in columns:
+                    if i < len(row) and (value := _count(row[i])) is not None:
+                        scanned += 1
+                        assert not 0 < value < MIN_CELL, f"{path}: {table['headers'][i]} = {value}"
+    assert scanned > 50  # the scan really read the participation and answer-count columns
+
+
+def test_the_scan_would_catch_a_small_group() -> None:
+    assert _count("1\u00a0288") == 1288
+    assert _count("7") == 7 and not 0 < 12 < MIN_CELL
+    assert _count("7 %") is None and _count("–") is None
