@@ -56,9 +56,9 @@ def t(key: str, lang: str | None = None, /, **values: object) -> str:
     """Translate a message key, filling ``{placeholders}`` from ``values``.
 
     >>> t("suppressed_note", "en", min_n=10)
-    'fewer than 10 answers'
+    'fewer than 10 answers, or hidden so that such a small group cannot be worked out'
     >>> t("suppressed_note", "sv", min_n=10)
-    'färre än 10 svar'
+    'färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram'
     """
     texts = _messages(SCHEMA_DIR / "i18n.yaml")
     if key not in texts:

@@ -115,3 +115,31 @@ def test_the_server_binds_to_localhost_only(server):
         with socket.socket() as probe:
             probe.settimeout(2)
             assert probe.connect_ex((address, port)) != 0, address
+
+
+@pytest.fixture(scope="module")
+def server_with_token(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dash_token")
+    write_fake_published(root / "reports" / "2025" / "data")
+    port = free_port()
+    with (root / "voila.log").open("w") as log:
+        process = dashboard.start_voila(
+            port=port, reports_dir=root / "reports", token="s3cret-token", preheat=False, log=log
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            ready = f"{base}/?token=s3cret-token"
+            if not dashboard.wait_for_http(ready, timeout=START_TIMEOUT, process=process):
+                pytest.fail(f"Voilà did not start:\n{(root / 'voila.log').read_text()[-3000:]}")
+            yield base
+        finally:
+            dashboard.stop_voila(process)
+
+
+def test_a_token_is_required_when_given(server_with_token):
+    page_url = f"{server_with_token}/voila/render/gap.ipynb"
+    with urllib.request.urlopen(page_url, timeout=PAGE_TIMEOUT) as response:
+        assert "/login" in response.geturl()  # sent to the login form
+        assert "application/vnd.jupyter.widget-view+json" not in response.read().decode()
+    status, page = fetch(f"{page_url}?token=s3cret-token")
+    assert status == 200 and "application/vnd.jupyter.widget-view+json" in page

@@ -118,7 +118,10 @@ def test_profile_table_of_a_hidden_area(pub):
     frame = table.frame
     assert set(frame["Lillby"]) == {MARKER}
     assert set(frame["Answers"]) == {MARKER}
-    assert table.footnotes[0] == "– fewer than 10 answers"
+    assert (
+        table.footnotes[0]
+        == "– fewer than 10 answers, or hidden so that such a small group cannot be worked out"
+    )
     assert "86" not in _texts(table)  # the sentinel never shows
 
 
@@ -148,7 +151,9 @@ def test_participation_tables(pub, fake):
     grades = display.participation_table(pub, area="soderdalen", wave=2025, by="grade", lang="sv")
     row = grades.frame.set_index("Årskurs").loc["åk 9"]
     assert row.tolist() == [MARKER, MARKER, "11"]
-    assert grades.footnotes == ("– färre än 10 svar",)
+    assert grades.footnotes == (
+        "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram",
+    )
     tiny = display.participation_table(pub, area="lillby", wave=2025, lang="sv")
     assert tiny.footnotes[-1] == t("report_note_no_enrolment", "sv")
     with pytest.raises(ValueError, match="by is 'sex'; choose 'school' or 'grade'"):
@@ -186,7 +191,9 @@ def test_breakdown_and_area_tables(pub, fake):
         "Hela kommunen",
     ]
     assert set(areas.frame["Lillby"]) == {MARKER}
-    assert areas.footnotes == ("– färre än 10 svar",)
+    assert areas.footnotes == (
+        "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram",
+    )
 
 
 def test_methods_and_glossary(pub):
@@ -204,7 +211,11 @@ def test_methods_and_glossary(pub):
 def test_display_table_renders_html_with_footnote():
     table = display.display_table(pd.DataFrame({"a": ["1", MARKER]}), lang="en", min_cell=15)
     html = table._repr_html_()
-    assert "<table" in html and "– fewer than 15 answers" in html
+    assert (
+        "<table" in html
+        and "– fewer than 15 answers, or hidden so that such a small group cannot be worked out"
+        in html
+    )
     assert display.display_table(pd.DataFrame({"a": ["1"]})).footnotes == ()
 
 

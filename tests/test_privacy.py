@@ -585,16 +585,25 @@ def test_mask_for_display_markers_rounding_and_footnote():
     assert shown["pct"].tolist() == ["38", "–", "13"]  # 37.5 -> 38, 12.5 -> 13 (half up)
     assert shown["pct_level2"].tolist() == ["", "–", "0"]
     assert "suppression_reason" not in shown.columns
-    assert shown.attrs["footnote"] == "– färre än 10 svar"
+    assert (
+        shown.attrs["footnote"]
+        == "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram"
+    )
     assert mask_for_display(table, lang="en", min_n=15).attrs["footnote"] == (
-        "– fewer than 15 answers"
+        "– fewer than 15 answers, or hidden so that such a small group cannot be worked out"
     )
     pd.testing.assert_frame_equal(table, before)
 
 
 def test_suppression_footnote_languages_and_errors():
-    assert suppression_footnote() == "– färre än 10 svar"
-    assert suppression_footnote(min_n=5, lang="en") == "– fewer than 5 answers"
+    assert (
+        suppression_footnote()
+        == "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram"
+    )
+    assert (
+        suppression_footnote(min_n=5, lang="en")
+        == "– fewer than 5 answers, or hidden so that such a small group cannot be worked out"
+    )
     with pytest.raises(ValueError, match="Unknown language 'de'"):
         suppression_footnote(lang="de")
     with pytest.raises(ValueError, match="needs the column 'suppressed'"):
