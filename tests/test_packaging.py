@@ -89,3 +89,10 @@ def test_notebooks_use_the_ctc_kernel():
     for path in _tracked_notebooks():
         spec = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("kernelspec", {})
         assert spec.get("name") == "ctc", path
+
+
+def test_every_lazy_public_name_resolves():
+    import ctc_helpers
+
+    for name in ctc_helpers.__all__:
+        assert getattr(ctc_helpers, name) is not None, name
