@@ -77,6 +77,7 @@ __all__ = [
     "table_html",
     "download_links",
     "notice_html",
+    "log_error",
     "guarded",
     "app",
     "voila_command",
