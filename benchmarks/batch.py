@@ -24,6 +24,7 @@ Usage: python benchmarks/batch.py [--areas N] [--repeats N] [--workers N]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -34,6 +35,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from ctc_helpers import batch
@@ -92,6 +94,14 @@ def _median_run(notebook: Path, parameters: dict, repeats: int) -> tuple[float, 
             _papermill(notebook, output, parameters)
         timers.append(timer)
     return statistics.median(t.wall for t in timers), statistics.median(t.cpu for t in timers)
+
+
+def _job_means(results) -> dict[str, tuple[float, float]]:
+    """Mean wall and CPU seconds per phase of a batch run (CPU from the run's manifest)."""
+    manifest = json.loads(Path(results.attrs["run"]["manifest"]).read_text(encoding="utf-8"))
+    jobs = pd.DataFrame(manifest["jobs"])
+    means = jobs.groupby("phase", sort=False)[["seconds", "cpu_seconds"]].mean()
+    return {phase: (row.seconds, row.cpu_seconds) for phase, row in means.iterrows()}
 
 
 def _line(label: str, timer: _Timer) -> str:
@@ -153,12 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     empty_batch = batch.run_reports(
         empty_config, {wave: folder}, areas=areas, workers=workers, force=True
     )
-    empty_job = empty_batch["seconds"].mean()
-    print(f"   inside the batch (mean job wall time incl. HTML, {len(areas)} areas):")
-    print(f"   {'empty notebook':<38} {empty_job:7.1f} s")
-    for phase in config.phases:
-        seconds = results.loc[results["phase"] == phase, "seconds"].mean()
-        print(f"   {phase:<38} {seconds:7.1f} s   -> {seconds / empty_job:.2f}x")
+    print(f"   inside the batch (mean per job incl. HTML, {len(areas)} areas; wall, CPU):")
+    empty_wall, empty_cpu = _job_means(empty_batch)["empty"]
+    print(f"   {'empty notebook':<38} {empty_wall:7.1f} s wall {empty_cpu:7.1f} s CPU")
+    for phase, (wall, cpu) in _job_means(results).items():
+        print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
+              f" wall, {cpu / empty_cpu:.2f}x CPU")  # fmt: skip
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -7,8 +7,9 @@ The run reads as a list of steps (:func:`run_batch`):
    and aggregate the whole city once, cached by input checksums; publish suppressed tables);
 3. plan one job per wave x area (the city is ``all``) x phase, skipping reports that are up to
    date (same notebook, parameters and published data);
-4. run the jobs, each in a child process with a hard time limit, on local worker threads (one
-   per core by default) or on a Dask cluster; a failing report does not stop the others;
+4. run the jobs (longest first), each in a child process with a hard time limit, on local
+   worker threads (one per core by default) or on a Dask cluster; a failing report does not
+   stop the others;
 5. write ``reports/manifest.json`` and ``reports/index.html``.
 
 Examples
@@ -140,12 +141,11 @@ def _spec(job: Job, *, key: str, kernel: str, lang: str, title: str) -> dict[str
     }
 
 
-def _chains(specs: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group jobs by wave and area: the phases of one area run one after the other, in order."""
-    chains: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for spec in specs:
-        chains.setdefault((spec["wave"], spec["area"]), []).append(spec)
-    return list(chains.values())
+def _longest_first(jobs: Sequence[Job], specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order the jobs by the time their last build took, longest first (plan order otherwise):
+    the workers then finish close together instead of one running the last long report alone."""
+    expected = {str(job.ipynb): (read_json(job.stamp) or {}).get("seconds") or 0.0 for job in jobs}
+    return sorted(specs, key=lambda spec: -float(expected.get(spec["output_ipynb"], 0.0)))
 
 
 def _failed_result(spec: Mapping[str, Any], message: str) -> dict[str, Any]:
@@ -154,6 +154,7 @@ def _failed_result(spec: Mapping[str, Any], message: str) -> dict[str, Any]:
         "status": "failed",
         "message": message,
         "seconds": 0.0,
+        "cpu_seconds": 0.0,
         "execute_seconds": 0.0,
         "html_seconds": 0.0,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -161,36 +162,28 @@ def _failed_result(spec: Mapping[str, Any], message: str) -> dict[str, Any]:
 
 
 def _drive(
-    chains: list[list[dict[str, Any]]],
+    specs: Sequence[dict[str, Any]],
     submit: Callable[[dict[str, Any]], Any],
-    wait_first: Callable[[list[Any]], Iterable[Any]],
+    completed: Callable[[list[Any]], Iterable[Any]],
     on_done: Callable[[dict[str, Any]], None],
 ) -> None:
-    """Run every chain: submit its first job, and the next one when a job finishes."""
-    pending = {submit(chain[0]): (chain, 0) for chain in chains if chain}
-    while pending:
-        for future in wait_first(list(pending)):
-            chain, index = pending.pop(future)
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker fails one job, not the run
-                result = _failed_result(chain[index], f"{type(exc).__name__}: {exc}")
-            on_done(result)
-            if index + 1 < len(chain):
-                pending[submit(chain[index + 1])] = (chain, index + 1)
+    """Submit every job, then hand each result to ``on_done`` as it arrives."""
+    futures = {submit(spec): spec for spec in specs}
+    for future in completed(list(futures)):
+        try:
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - a lost worker fails one job, not the run
+            result = _failed_result(futures[future], f"{type(exc).__name__}: {exc}")
+        on_done(result)
 
 
-def _run_local(chains, workers: int, on_done) -> None:
+def _run_local(specs: Sequence[dict[str, Any]], workers: int, on_done) -> None:
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
     try:
         _drive(
-            chains,
+            specs,
             lambda spec: pool.submit(run_report_process, spec, wall_timeout=spec["timeout"]),
-            lambda futures: (
-                concurrent.futures.wait(
-                    futures, return_when=concurrent.futures.FIRST_COMPLETED
-                ).done
-            ),
+            concurrent.futures.as_completed,
             on_done,
         )
     except KeyboardInterrupt:  # Ctrl-C: stop the notebooks (they run in sessions of their own)
@@ -201,16 +194,16 @@ def _run_local(chains, workers: int, on_done) -> None:
         pool.shutdown(wait=True)
 
 
-def _run_dask(chains, address: str, on_done) -> None:
-    from distributed import Client, wait
+def _run_dask(specs: Sequence[dict[str, Any]], address: str, on_done) -> None:
+    from distributed import Client, as_completed
 
     with Client(address) as client:
         _drive(
-            chains,
+            specs,
             lambda spec: client.submit(
                 run_report_process, spec, wall_timeout=spec["timeout"], pure=False
             ),
-            lambda futures: wait(futures, return_when="FIRST_COMPLETED").done,
+            as_completed,
             on_done,
         )
 
@@ -233,9 +226,9 @@ def _execute(
             bar.update(1)
 
         if scheduler:
-            _run_dask(_chains(specs), scheduler, on_done)
+            _run_dask(specs, scheduler, on_done)
         else:
-            _run_local(_chains(specs), workers, on_done)
+            _run_local(specs, workers, on_done)
     return results
 
 
@@ -808,6 +801,7 @@ def run_reports(
         if stamp is None
     ]
     batch_start = time.perf_counter()
+    specs = _longest_first(jobs, specs)
     built = _execute(specs, workers=workers, scheduler=scheduler, lang=lang)
     summary = {k: v for k, v in (extra or {}).items() if k != "prepare_seconds"}
     timings = {

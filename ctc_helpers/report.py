@@ -390,7 +390,8 @@ def run_report_process(spec: Mapping[str, Any], *, wall_timeout: float) -> dict[
     -------
     dict
         The spec's ``area``, ``wave``, ``phase`` and ``key`` plus ``status`` (``ok``,
-        ``failed`` or ``timeout``), ``message``, ``seconds`` (wall time), ``execute_seconds``,
+        ``failed`` or ``timeout``), ``message``, ``seconds`` (wall time), ``cpu_seconds`` (CPU
+        time of the process and its kernel; 0 after a timeout), ``execute_seconds``,
         ``html_seconds``, ``finished`` (ISO time).
     """
     start = time.perf_counter()
@@ -419,6 +420,7 @@ def run_report_process(spec: Mapping[str, Any], *, wall_timeout: float) -> dict[
         **{k: spec[k] for k in ("area", "wave", "phase", "key") if k in spec},
         "execute_seconds": 0.0,
         "html_seconds": 0.0,
+        "cpu_seconds": 0.0,
         **result,
         "seconds": round(time.perf_counter() - start, 3),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -453,16 +455,34 @@ def _remove_outputs(spec: Mapping[str, Any]) -> None:
 
 
 def _wait(proc: subprocess.Popen, wall_timeout: float, result_path: Path, errors: Any) -> dict:
-    try:
-        code = proc.wait(timeout=wall_timeout)
-    except subprocess.TimeoutExpired:
+    reaped = _reap(proc, wall_timeout)
+    if reaped is None:
         _kill_tree(proc)
         return {"status": "timeout", "message": f"stopped after {wall_timeout:g} s"}
+    code, cpu = reaped
     if result_path.exists():
-        return json.loads(result_path.read_text(encoding="utf-8"))
+        return {**json.loads(result_path.read_text(encoding="utf-8")), "cpu_seconds": cpu}
     errors.seek(0)
     tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
-    return {"status": "failed", "message": f"exit code {code}: {' '.join(tail)}"[:500]}
+    message = f"exit code {code}: {' '.join(tail)}"[:500]
+    return {"status": "failed", "message": message, "cpu_seconds": cpu}
+
+
+def _reap(proc: subprocess.Popen, wall_timeout: float) -> tuple[int, float] | None:
+    """Wait for the child until the time limit; its exit code and CPU seconds (user + system,
+    its kernel included), or None when it is still running at the limit.
+
+    ``os.wait4`` gives the resources of this one child, which ``Popen.wait`` does not.
+    """
+    deadline = time.monotonic() + wall_timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, round(usage.ru_utime + usage.ru_stime, 3)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
@@ -685,6 +705,7 @@ def _job_entry(record: Mapping[str, Any], root: Path) -> dict[str, Any]:
     detail = record["detail"]
     return {
         **{k: record[k] for k in RESULT_COLUMNS},
+        "cpu_seconds": detail.get("cpu_seconds"),
         "execute_seconds": detail.get("execute_seconds"),
         "html_seconds": detail.get("html_seconds"),
         "finished": detail.get("finished") or (detail.get("built") or {}).get("finished"),

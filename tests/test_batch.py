@@ -338,6 +338,7 @@ def test_manifest_contents(failing_run) -> None:
     notebook = hashlib.sha256((TEST_NOTEBOOKS / "tiny.ipynb").read_bytes()).hexdigest()
     assert norr["notebook_sha256"] == notebook
     assert 0 < norr["seconds"] <= manifest["timings"]["total_seconds"]
+    assert norr["cpu_seconds"] > 0 and 0 < norr["execute_seconds"] < norr["seconds"]
     assert manifest["timings"]["total_seconds"] <= failing_run["elapsed"]
     data = root / "reports" / "2025" / "data" / "run_info.json"
     expected = hashlib.sha256(
