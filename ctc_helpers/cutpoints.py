@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ._yaml import load_yaml
 from .errors import ConfigError
 from .instrument import Factor, Instrument
 from .scoring import SCORE_PREFIX, block_frame, float_column, join_columns, new_block
@@ -416,7 +417,7 @@ def load_cutpoints(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"Cannot read the cut-point file {path}: {exc}") from None
     rows = raw.get(_FILE_KEY) if isinstance(raw, dict) else None

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ._yaml import load_yaml
 from .errors import ConfigError
 from .i18n import LANGUAGES, check_language
 from .paths import SCHEMA_DIR
@@ -64,7 +65,7 @@ def load_glossary(lang: str | None = None, *, path: str | Path | None = None) ->
 
 def _read_terms(path: Path) -> list[dict]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"Cannot read the glossary {path}: {exc.strerror}.") from None
     except yaml.YAMLError as exc:

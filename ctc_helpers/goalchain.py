@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ._yaml import load_yaml
 from .compare import compare_waves
 from .display import display_table, format_pct, grade_labels, measure_labels, sex_labels
 from .errors import ConfigError
@@ -118,7 +119,7 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 def goal_schema() -> dict[str, Any]:
     """The parsed ``data_schema/goal_chain.yaml`` (levels, kinds, directions, statuses)."""
     with GOAL_SCHEMA_FILE.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return load_yaml(handle)
 
 
 def _codes(section: str) -> tuple[str, ...]:
@@ -190,7 +191,7 @@ def _allowed(options) -> str:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"Cannot read the goal chain {path}: {exc.strerror}.") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -10,12 +10,11 @@ import os
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from ._yaml import load_yaml
 from .errors import ConfigError
 from .paths import SCHEMA_DIR
 
-__all__ = ["LANGUAGES", "default_language", "check_language", "t", "text_of"]
+__all__ = ["LANGUAGES", "default_language", "check_language", "message_keys", "t", "text_of"]
 
 LANGUAGES = ("sv", "en")
 
@@ -44,12 +43,17 @@ def check_language(lang: str | None) -> str:
 @cache
 def _messages(path: Path) -> dict[str, dict[str, str]]:
     with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        data = load_yaml(handle)
     for key, texts in data.items():
         missing = [lang for lang in LANGUAGES if not isinstance(texts, dict) or lang not in texts]
         if missing:
             raise ConfigError(f"{path.name}: text {key!r} has no {', '.join(missing)} version.")
     return data
+
+
+def message_keys() -> frozenset[str]:
+    """The keys of every text in ``data_schema/i18n.yaml``."""
+    return frozenset(_messages(SCHEMA_DIR / "i18n.yaml"))
 
 
 def t(key: str, lang: str | None = None, /, **values: object) -> str:

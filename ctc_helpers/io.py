@@ -35,18 +35,14 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-import pyreadstat
-from openpyxl.utils.exceptions import InvalidFileException
-from pandera.pandas import DataFrameSchema
 
 from .errors import InputFileError
 from .i18n import check_language, t
@@ -110,6 +106,9 @@ _SIGNATURES = (
     (b"\xd0\xcf\x11\xe0", "Excel 97-2003 (.xls)", ".xlsx"),
     (b"%PDF", "PDF", ""),
 )
+
+if TYPE_CHECKING:
+    from pandera.pandas import DataFrameSchema
 _HEAD_BYTES = 1 << 16
 _BLOCK_BYTES = 1 << 24
 _DELIMITERS = (";", ",", "\t")
@@ -485,9 +484,13 @@ def _check_ragged(path: Path, rows: int, malformed: list[dict], width: int, lang
 
 
 def _read_excel(path: Path, *, sheet: str | None, lang: str) -> tuple[pd.DataFrame, dict]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    errors = (InvalidFileException, *_EXCEL_ERRORS)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except _EXCEL_ERRORS as exc:
+    except errors as exc:
         raise InputFileError(_damaged(path, "Excel", exc, lang)) from None
     try:
         sheets = list(book.sheetnames)
@@ -497,7 +500,7 @@ def _read_excel(path: Path, *, sheet: str | None, lang: str) -> tuple[pd.DataFra
             )
         worksheet = book[sheet] if sheet is not None else book.worksheets[0]
         rows = list(worksheet.iter_rows(min_row=1, min_col=1, values_only=True))
-    except _EXCEL_ERRORS as exc:
+    except errors as exc:
         raise InputFileError(_damaged(path, "Excel", exc, lang)) from None
     finally:
         book.close()
@@ -506,10 +509,10 @@ def _read_excel(path: Path, *, sheet: str | None, lang: str) -> tuple[pd.DataFra
     return frame, {"sheet": worksheet.title, "sheets": sheets, "blank_rows": int(blank)}
 
 
-# What openpyxl raises on a damaged workbook (a bad zip, missing parts, broken XML).
+# What openpyxl raises on a damaged workbook (a bad zip, missing parts, broken XML), besides
+# its own InvalidFileException.
 _EXCEL_ERRORS = (
     zipfile.BadZipFile,
-    InvalidFileException,
     KeyError,
     OSError,
     ValueError,
@@ -556,6 +559,8 @@ def _row_width(row: tuple) -> int:
 
 
 def _read_spss(path: Path, *, sheet: str | None, lang: str) -> tuple[pd.DataFrame, dict]:
+    import pyreadstat  # imported here, like openpyxl and pandera: only some files need them
+
     try:
         frame, meta = pyreadstat.read_sav(str(path), user_missing=False)
         _, declared = pyreadstat.read_sav(str(path), metadataonly=True, user_missing=True)

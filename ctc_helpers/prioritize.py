@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ._yaml import load_yaml
 from .display import format_pct, format_points
 from .errors import ConfigError
 from .i18n import check_language, t
@@ -482,7 +483,7 @@ def load_team_choices(
 
 def _read_choice_file(path: Path) -> dict:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
     except yaml.YAMLError as exc:
@@ -494,7 +495,7 @@ def _read_choice_file(path: Path) -> dict:
 
 def _priorities_schema() -> list[dict]:
     with (SCHEMA_DIR / "priorities.yaml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)["fields"]
+        return load_yaml(handle)["fields"]
 
 
 def _known_factors(factors: pd.DataFrame | None) -> dict[str, str]:

@@ -40,9 +40,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._yaml import LOADER as _YAML_LOADER
 from .errors import InputFileError
 from .i18n import check_language, t, text_of
-from .paths import REPO_ROOT, SCHEMA_DIR
+from .paths import REPO_ROOT
 
 __all__ = [
     "CITY",
@@ -548,14 +549,10 @@ def has_text(key: str) -> bool:
     return key in _text_keys()
 
 
-@cache
 def _text_keys() -> frozenset[str]:
-    import yaml
+    from .i18n import message_keys
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return frozenset(
-        yaml.load((SCHEMA_DIR / "i18n.yaml").read_text(encoding="utf-8"), Loader=loader)
-    )
+    return message_keys()
 
 
 def breakdown_frame(
@@ -667,7 +664,7 @@ def _instrument_rule_labels(lang: str) -> dict[str, str]:
 
     from .instrument import DEFAULT_INSTRUMENT
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _YAML_LOADER
     raw = yaml.load(DEFAULT_INSTRUMENT.read_text(encoding="utf-8"), Loader=loader)
     rules = raw.get("validity") or [] if isinstance(raw, dict) else []
     return {r["id"]: text_of(r["label"], lang) for r in rules if "id" in r and "label" in r}

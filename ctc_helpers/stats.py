@@ -44,14 +44,14 @@ increase.
 
 from __future__ import annotations
 
+import math
 import numbers
-import warnings
+from statistics import NormalDist
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats as _sps
 
 CHANGE_CODES = ("increase", "decrease", "no_clear_change")
 """Codes returned by :func:`label_change` (translated only at the display edge)."""
@@ -150,7 +150,27 @@ def _z_value(confidence: float) -> float:
         raise ValueError(
             f"confidence must be a number between 0 and 1 (for example 0.95); got {confidence!r}."
         )
-    return float(_sps.norm.ppf(0.5 + confidence / 2.0))
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _normal_sf(z: ArrayLike) -> np.ndarray:
+    """Upper tail of the standard normal, P(Z > z), elementwise (NaN stays NaN).
+
+    ``erfc`` keeps full precision far in the tail; ``math`` avoids importing ``scipy.stats``
+    (about a second), which every report notebook would otherwise pay.
+    """
+    values = np.asarray(z, dtype=float)
+    return np.asarray(_ERFC(values / math.sqrt(2.0)), dtype=float) / 2.0
+
+
+def _chi2_sf(statistic: float, df: int) -> float:
+    """Upper tail of the chi-square distribution (NaN for a NaN statistic)."""
+    from scipy.special import chdtrc  # imported here: only the k-sample tests need it
+
+    return float(chdtrc(df, statistic))
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -516,7 +536,7 @@ def two_proportion_ztest(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayL
     pooled = _ratio(x1_arr + x2_arr, n1_arr + n2_arr)
     variance = pooled * (1.0 - pooled) * (_ratio(1.0, n1_arr) + _ratio(1.0, n2_arr))
     z = _ratio(_ratio(x1_arr, n1_arr) - _ratio(x2_arr, n2_arr), np.sqrt(variance))
-    p_value = 2.0 * _sps.norm.sf(np.abs(z))
+    p_value = 2.0 * _normal_sf(np.abs(z))
     return ZTestResult(_unwrap(np.asarray(z)), _unwrap(np.asarray(p_value)))
 
 
@@ -677,7 +697,7 @@ def k_proportions_test(
         expected, df = p_arr, x_arr.size
     terms = _ratio((x_arr - n_arr * expected) ** 2, n_arr * expected * (1.0 - expected))
     statistic = float(terms.sum()) if np.all(np.isfinite(terms)) else np.nan
-    return ChiSquareResult(statistic, df, float(_sps.chi2.sf(statistic, df)))
+    return ChiSquareResult(statistic, df, _chi2_sf(statistic, df))
 
 
 # --------------------------------------------------------------------------- trend
@@ -718,6 +738,31 @@ def _separated(successes: np.ndarray, totals: np.ndarray, waves: np.ndarray) -> 
     return bool(with_flag.min() >= without_flag.max() or with_flag.max() <= without_flag.min())
 
 
+def _grouped_logit(
+    successes: np.ndarray, totals: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood ``logit(p) = a + b * x`` on grouped binomial counts (Newton-Raphson).
+
+    Returns the coefficients ``(a, b)`` and their covariance (the inverse Fisher information),
+    as a binomial GLM reports them. The caller rules out separation, so the maximum exists.
+    Written with NumPy rather than statsmodels, whose import (about a second) every follow-up
+    report would otherwise pay.
+    """
+    design = np.column_stack([np.ones_like(x), x])
+    pooled = successes.sum() / totals.sum()
+    params = np.array([math.log(pooled / (1.0 - pooled)), 0.0])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(design @ params)))
+        information = design.T @ (design * (totals * p * (1.0 - p))[:, None])
+        step = np.linalg.solve(information, design.T @ (successes - totals * p))
+        params = params + step
+        if np.abs(step).max() < 1e-12:
+            break
+    p = 1.0 / (1.0 + np.exp(-(design @ params)))
+    information = design.T @ (design * (totals * p * (1.0 - p))[:, None])
+    return params, np.linalg.inv(information)
+
+
 def _nan_trend(n_waves: int, cycle_years: float) -> TrendResult:
     return TrendResult(*([np.nan] * 7), n_waves=n_waves, cycle_years=cycle_years)
 
@@ -732,8 +777,8 @@ def logistic_trend_test(
 ) -> TrendResult:
     """Linear trend in the log-odds over survey years (binomial GLM on aggregated counts).
 
-    Fits ``logit(p) = a + b * year`` to the counts per wave (statsmodels ``GLM`` with a binomial
-    family; years are centred, which leaves ``b`` unchanged). Rows with no respondents or a
+    Fits ``logit(p) = a + b * year`` to the counts per wave by maximum likelihood (a binomial
+    GLM, as statsmodels' ``GLM``; years are centred, which leaves ``b`` unchanged). Rows with no respondents or a
     missing value are left out. The Wald test assumes independent respondents; clustering in
     schools makes it anti-conservative.
 
@@ -770,10 +815,6 @@ def logistic_trend_test(
     >>> print(round(result.slope, 4), round(result.odds_ratio, 3), round(result.p_value, 3))
     -0.1343 0.764 0.104
     """
-    from statsmodels.genmod import families
-    from statsmodels.genmod.generalized_linear_model import GLM
-    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
-
     s, t, w = _trend_inputs(successes, totals, waves)
     z = _z_value(confidence)
     if not isinstance(cycle_years, numbers.Real) or not cycle_years > 0:
@@ -781,14 +822,8 @@ def logistic_trend_test(
     n_waves = int(np.unique(w).size)
     if _separated(s, t, w):
         return _nan_trend(n_waves, cycle_years)
-    exog = np.column_stack([np.ones_like(w), w - w.mean()])
-    model = GLM(np.column_stack([s, t - s]), exog, family=families.Binomial())
-    with warnings.catch_warnings():
-        # statsmodels also warns when the fit is perfect (a flat series); real separation is
-        # ruled out above.
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        fit = model.fit()
-    slope, se = float(fit.params[1]), float(fit.bse[1])
+    params, covariance = _grouped_logit(s, t, w - w.mean())
+    slope, se = float(params[1]), float(np.sqrt(covariance[1, 1]))
     low, high = slope - z * se, slope + z * se
     return TrendResult(
         slope=slope,
@@ -797,7 +832,7 @@ def logistic_trend_test(
         odds_ratio=float(np.exp(slope * cycle_years)),
         or_low=float(np.exp(low * cycle_years)),
         or_high=float(np.exp(high * cycle_years)),
-        p_value=float(2.0 * _sps.norm.sf(abs(slope / se))),
+        p_value=float(2.0 * _normal_sf(abs(slope / se))),
         n_waves=n_waves,
         cycle_years=cycle_years,
     )

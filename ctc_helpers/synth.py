@@ -44,6 +44,7 @@ import pandas as pd
 import yaml
 from scipy.special import expit, logit, ndtri
 
+from ._yaml import load_yaml
 from .errors import ConfigError
 from .i18n import check_language, t, text_of
 from .instrument import Instrument, RespondentSchema, load_instrument, load_respondent_schema
@@ -73,7 +74,7 @@ def load_model(path: str | Path | None = None) -> dict[str, Any]:
     path = Path(path) if path is not None else DEFAULT_MODEL
     try:
         content = path.read_bytes()
-        raw = yaml.safe_load(content.decode("utf-8"))
+        raw = load_yaml(content.decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"Cannot read the model file {path}: {exc.strerror}.") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -119,7 +120,7 @@ def _check_ids(section: dict, known: tuple[str, ...], here: str, what: str) -> N
 
 
 def _check_areas(model: dict, schema: RespondentSchema, where: str) -> None:
-    columns = yaml.safe_load((SCHEMA_DIR / "areas.yaml").read_text(encoding="utf-8"))["columns"]
+    columns = load_yaml((SCHEMA_DIR / "areas.yaml").read_text(encoding="utf-8"))["columns"]
     pattern = next(c["pattern"] for c in columns if c["name"] == "area_id")
     years = set(schema.grade_years.values())
     ids = [str(a.get("id", "")) for a in model["areas"]]

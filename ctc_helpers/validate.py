@@ -39,18 +39,19 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandera.errors import SchemaErrors
-from pandera.pandas import Check, Column, DataFrameSchema
 
 from .errors import InputFileError
 from .i18n import check_language, t, text_of
 from .instrument import Instrument, RespondentSchema, load_instrument
+
+if TYPE_CHECKING:
+    from pandera.pandas import Column, DataFrameSchema
 
 __all__ = [
     "MISSING_TOKENS",
@@ -298,6 +299,8 @@ def build_schema(
 
 def build_schema_from_rules(rules: TableRules) -> DataFrameSchema:
     """The pandera schema of :func:`build_schema` for already built column rules."""
+    from pandera.pandas import Check, DataFrameSchema  # imported here: pandera takes ~1 s
+
     columns = {name: _pandera_column(rule) for name, rule in rules.columns.items()}
     items = Check(_int8_columns(rules.item_ids), name="item_dtype", ignore_na=False)
     return DataFrameSchema(columns, checks=[items], strict=False, name="respondents")
@@ -313,6 +316,8 @@ def _int8_columns(item_ids: tuple[str, ...]) -> Callable[[pd.DataFrame], bool]:
 
 
 def _pandera_column(rule: ColumnRule) -> Column:
+    from pandera.pandas import Check, Column
+
     nullable = rule.nullable
     if rule.kind == "item":
         check = Check(_codes_check(rule.categories), name=rule.rule, ignore_na=False)
@@ -899,6 +904,8 @@ def find_problems(
     of ``compact``, i.e. the row number in the file). Raises InputFileError for file-level
     failures (duplicate respondent ids).
     """
+    from pandera.errors import SchemaErrors
+
     try:
         schema.validate(compact, lazy=True, inplace=True)
     except SchemaErrors as exc:

@@ -658,3 +658,18 @@ def test_label_change_rejects_bad_input(kwargs, message):
     alpha = arguments.pop("alpha", 0.05)
     with pytest.raises(ValueError, match=re.escape(message)):
         label_change(**arguments, alpha=alpha)
+
+
+def test_normal_tail_and_quantile_match_scipy():
+    # The module avoids importing scipy.stats (slow); its own tails must agree with it.
+    from scipy.stats import chi2, norm
+
+    from ctc_helpers import stats
+
+    z = np.array([-6.0, -1.959964, 0.0, 0.3, 1.5, 3.0, 8.3, 37.0, np.nan])
+    np.testing.assert_allclose(stats._normal_sf(z), norm.sf(z), rtol=1e-12, equal_nan=True)
+    for level in (0.5, 0.9, 0.95, 0.99, 0.999):
+        assert stats._z_value(level) == pytest.approx(norm.ppf(0.5 + level / 2), rel=1e-12)
+    for statistic, df in ((0.0, 1), (3.2, 2), (25.0, 4), (80.0, 3)):
+        assert stats._chi2_sf(statistic, df) == pytest.approx(chi2.sf(statistic, df), rel=1e-10)
+    assert math.isnan(stats._chi2_sf(float("nan"), 2))
