@@ -16,7 +16,11 @@ processes disturb much less; "2-core estimate" is the loop's CPU time over the b
 shared by the workers.
 
 The published folder is prepared once beforehand (`batch.prepare`; its time is printed too):
-notebooks only read the published tables. Outputs go to benchmarks/output/batch/ (gitignored).
+notebooks only read the published tables. The batch draws the reports' charts into the chart
+cache before it runs the notebooks (`ctc_helpers.charts`); that step is inside the batch's time
+and printed on its own. The loops start with an empty chart cache, so each of their notebooks
+draws its own charts, as it would without the batch; the per-notebook CLI figures are given both
+with the charts the batch drew and with an empty cache. Outputs go to benchmarks/output/batch/ (gitignored).
 
 Usage: python benchmarks/batch.py [--areas N] [--repeats N] [--workers N]
 """
@@ -27,6 +31,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ctc_helpers import batch
+from ctc_helpers import batch, charts
 from ctc_helpers.runfile import CITY, STANDARD_PARAMETERS, load_run_config, plan_jobs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +83,13 @@ def _papermill(notebook: Path, output: Path, parameters: dict, *, html: bool = F
     os.unlink(handle.name)
 
 
-def _loop(jobs, root: Path, *, html: bool) -> _Timer:
+def _clear_charts(folder: Path) -> None:
+    """Empty the chart cache: the next notebook draws its own charts, as without the batch."""
+    shutil.rmtree(folder / charts.CACHE_DIR, ignore_errors=True)
+
+
+def _loop(jobs, root: Path, *, html: bool, folder: Path) -> _Timer:
+    _clear_charts(folder)
     with _Timer() as timer:
         for job in jobs:
             output = root / str(job.wave) / job.area / f"{job.phase}.ipynb"
@@ -86,10 +97,16 @@ def _loop(jobs, root: Path, *, html: bool) -> _Timer:
     return timer
 
 
-def _median_run(notebook: Path, parameters: dict, repeats: int) -> tuple[float, float]:
+def _median_run(
+    notebook: Path, parameters: dict, repeats: int, *, cold: Path | None = None
+) -> tuple[float, float]:
+    """Median wall and CPU time of ``repeats`` CLI runs; ``cold``: clear that folder's chart
+    cache before each run (the notebook draws its charts itself)."""
     output = OUT / "single" / f"{notebook.stem}.ipynb"
     timers = []
     for _ in range(repeats):
+        if cold is not None:
+            _clear_charts(cold)
         with _Timer() as timer:
             _papermill(notebook, output, parameters)
         timers.append(timer)
@@ -137,10 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     failed = results[results["status"] != "ok"]
     if len(failed):
         print(failed.to_string())
-    loop = _loop(jobs, OUT / "loop", html=False)
-    loop_html = _loop(jobs, OUT / "loop_html", html=True)
+    charts_seconds = results.attrs["run"]["charts_seconds"]
+    loop = _loop(jobs, OUT / "loop", html=False, folder=folder)
+    loop_html = _loop(jobs, OUT / "loop_html", html=True, folder=folder)
     print(f"\n1. {len(jobs)} notebooks (wall time; CPU time of all child processes)")
     print(_line(f"batch ({workers} workers, HTML included)", batch_timer))
+    print(
+        f"   of which drawing the charts beforehand ({workers} processes) {charts_seconds:7.1f} s wall"
+    )
+    print("   (the loops start with an empty chart cache: each notebook draws its own charts)")
     for label, timer in (("sequential papermill CLI loop", loop),
                          ("sequential papermill + nbconvert HTML", loop_html)):  # fmt: skip
         estimate = timer.cpu / (batch_timer.cpu / workers)
@@ -154,16 +176,24 @@ def main(argv: list[str] | None = None) -> int:
     empty_wall, empty_cpu = _median_run(EMPTY, empty_params, args.repeats)
     print(f"\n2. per notebook, area {area!r} (papermill CLI, median of {args.repeats})")
     print(f"   {'empty notebook':<38} {empty_wall:7.1f} s wall {empty_cpu:7.1f} s CPU")
-    for phase in config.phases:
+    batch.run_reports(config, {wave: folder}, areas=[area], workers=workers, force=True)
+    for phase in config.phases:  # charts cached by the batch, as in `ctc run`
         wall, cpu = _median_run(config.notebook_path(phase), sample[phase], args.repeats)
         print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
               f" wall, {cpu / empty_cpu:.2f}x CPU of the empty notebook (target <= 1.5x)")  # fmt: skip
+    print("   the same, drawing its own charts (empty chart cache):")
+    for phase in (p for p in config.phases if charts.PHASE_CHARTS.get(p)):
+        notebook = config.notebook_path(phase)
+        wall, cpu = _median_run(notebook, sample[phase], args.repeats, cold=folder)
+        print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
+              f" wall, {cpu / empty_cpu:.2f}x CPU")  # fmt: skip
     empty_config = replace(config, notebooks_dir=EMPTY.parent, phases=("empty",),
                            phase_parameters={}, output_dir=OUT / "empty")  # fmt: skip
     empty_batch = batch.run_reports(
         empty_config, {wave: folder}, areas=areas, workers=workers, force=True
     )
-    print(f"   inside the batch (mean per job incl. HTML, {len(areas)} areas; wall, CPU):")
+    print(f"   inside the batch (mean per job incl. HTML, {len(areas)} areas, charts drawn"
+          " beforehand; wall, CPU):")  # fmt: skip
     empty_wall, empty_cpu = _job_means(empty_batch)["empty"]
     print(f"   {'empty notebook':<38} {empty_wall:7.1f} s wall {empty_cpu:7.1f} s CPU")
     for phase, (wall, cpu) in _job_means(results).items():

@@ -41,6 +41,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .errors import ConfigError
+from .fingerprint import folder_checksum
 from .i18n import check_language, default_language
 from .report import (
     RESULT_COLUMNS,
@@ -54,7 +55,16 @@ from .report import (
     write_run_index,
 )
 from .report import TEXTS as REPORT_TEXTS
-from .runfile import CITY, STAMP, Job, RunConfig, check_parameters, load_run_config, plan_jobs
+from .runfile import (
+    CITY,
+    STAMP,
+    Job,
+    RunConfig,
+    check_parameters,
+    load_run_config,
+    notebook_defaults,
+    plan_jobs,
+)
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -93,14 +103,6 @@ def _text(key: str, lang: str, **values: Any) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Up-to-date check
-
-
-def folder_checksum(folder: Path) -> str:
-    """One checksum over the names and contents of the (visible) files of a folder."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        digest.update(f"{path.relative_to(folder)}\0{file_sha256(path)}\n".encode())
-    return digest.hexdigest()
 
 
 def _job_key(job: Job, *, kernel: str, data_checksum: str) -> str:
@@ -206,6 +208,23 @@ def _run_dask(specs: Sequence[dict[str, Any]], address: str, on_done) -> None:
             as_completed,
             on_done,
         )
+
+
+def _draw_charts(specs: Sequence[Mapping[str, Any]], *, workers: int) -> pd.DataFrame:
+    """Draw the charts of the reports to build into the chart cache (:mod:`ctc_helpers.charts`),
+    in ``workers`` processes: the notebooks then only embed them. A chart that fails here is drawn
+    again by its notebook, whose report then shows the problem."""
+    from . import charts
+
+    defaults = {n: notebook_defaults(Path(n)) for n in {s["notebook"] for s in specs}}
+    reports = []
+    for spec in specs:
+        parameters = {**defaults[spec["notebook"]], **spec["parameters"]}
+        if "data_dir" in parameters:
+            reports.append((parameters["data_dir"], spec["area"], spec["wave"],
+                            parameters.get("lang", spec["lang"]), parameters.get("min_cell"),
+                            spec["phase"], parameters))  # fmt: skip
+    return charts.render(charts.tasks_for(reports), workers=workers)
 
 
 def _execute(
@@ -801,11 +820,15 @@ def run_reports(
         if stamp is None
     ]
     batch_start = time.perf_counter()
+    drawn = _draw_charts(specs, workers=workers)
+    charts_seconds = time.perf_counter() - batch_start
     specs = _longest_first(jobs, specs)
     built = _execute(specs, workers=workers, scheduler=scheduler, lang=lang)
     summary = {k: v for k, v in (extra or {}).items() if k != "prepare_seconds"}
+    summary["charts"] = drawn["status"].value_counts().to_dict() if len(drawn) else {}
     timings = {
         **{k: v for k, v in (extra or {}).items() if k == "prepare_seconds"},
+        "charts_seconds": round(charts_seconds, 3),
         "reports_seconds": round(time.perf_counter() - batch_start, 3),
     }
     records = _records(jobs, keys, stamps, built)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import html
 import json
 import os
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import CTCError
+from .fingerprint import file_sha256
 from .i18n import check_language
 from .paths import REPO_ROOT
 
@@ -631,15 +631,6 @@ def _report_cell(report: Mapping[str, Any] | None, lang: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Small file helpers
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 checksum of a file (hex)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

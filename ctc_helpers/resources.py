@@ -45,12 +45,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ._yaml import load_yaml
 from .errors import ConfigError, InputFileError
 from .i18n import LANGUAGES, check_language, t, text_of
 from .paths import REPO_ROOT, SCHEMA_DIR
 
 __all__ = [
     "DEFAULT_BANK",
+    "GapInputs",
+    "load_gap_inputs",
     "INVENTORY_SCHEMA",
     "GAP_TYPES",
     "FlaggedProgrammeWarning",
@@ -126,7 +129,7 @@ def _norm(text: object) -> str:
 
 def _read_yaml(path: Path, what: str) -> dict:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"Cannot read the {what} {path}: {exc.strerror}.") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -1533,6 +1536,67 @@ def _enrolled(record: dict, enrolment: pd.DataFrame | None, wave: int | None) ->
     if not codes or any(c not in by_grade.index for c in codes):
         return np.nan
     return float(by_grade.loc[codes].sum())
+
+
+# --------------------------------------------------------------------------------------------
+# What the gap analysis of one area reads
+
+
+@dataclass(frozen=True)
+class GapInputs:
+    """The inputs of an area's gap analysis, read by :func:`load_gap_inputs`."""
+
+    bank: ProgrammeBank
+    inventory: Inventory
+    enrolment: pd.DataFrame
+    programmes: pd.DataFrame
+    priorities: pd.DataFrame
+
+
+def load_gap_inputs(
+    published: Any,
+    *,
+    area: str,
+    wave: int,
+    lang: str | None = None,
+    inventory_path: str | Path,
+    priorities_dir: str | Path | None = None,
+    programme_bank_path: str | Path | Sequence[str | Path] | None = "",
+    enrolment_file: str | Path | None = "",
+) -> GapInputs:
+    """Read the programme bank, the inventory, the enrolment and the area's priorities.
+
+    One call for what notebook 03 and its charts (:mod:`ctc_helpers.charts`) both need: the bank
+    extended with ``programme_bank_path``, the validated inventory (without warnings; notebook 03
+    shows them), the enrolment, the programmes running in ``wave`` and the prioritised factors
+    (:func:`prioritised_factors`, the previous wave taken from ``published``).
+
+    Returns
+    -------
+    GapInputs
+        ``bank``, ``inventory``, ``enrolment``, ``programmes``, ``priorities``.
+    """
+    from .display import check_wave
+
+    bank = load_programme_bank(extra=programme_bank_path, instrument=published.measures)
+    inventory = load_inventory(
+        inventory_path,
+        bank=bank,
+        areas=published.areas,
+        instrument=published.measures,
+        lang=lang,
+        warn=False,
+    )
+    enrolment = load_enrolment(enrolment_file, participation=published.participation)
+    priorities = prioritised_factors(
+        published,
+        area=area,
+        wave=wave,
+        priorities_dir=priorities_dir,
+        previous_wave=check_wave(published, wave),
+    )
+    programmes = current_programmes(inventory, wave=wave, enrolment=enrolment)
+    return GapInputs(bank, inventory, enrolment, programmes, priorities)
 
 
 # --------------------------------------------------------------------------------------------

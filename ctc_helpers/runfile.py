@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from ._yaml import load_yaml
 from .errors import ConfigError
 from .i18n import LANGUAGES, check_language
 from .instrument import load_areas
@@ -160,7 +161,7 @@ def load_run_config(path: str | Path | None = None) -> RunConfig:
     except OSError as exc:
         raise ConfigError(f"Cannot read the run file {path}: {exc.strerror}.") from None
     try:
-        raw = yaml.safe_load(content.decode("utf-8"))
+        raw = load_yaml(content.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"The run file {path} is not valid YAML: {exc}") from None
     config = run_config_from_dict(raw, base_dir=path.resolve().parent, where=path.name)
@@ -597,6 +598,27 @@ def check_parameters(jobs: Iterable[Job]) -> None:
         unknown = [name for name in job.parameters if name not in known]
         if unknown:
             raise ConfigError(_unknown_message(job.notebook, unknown[0], known))
+
+
+def notebook_defaults(notebook: Path) -> dict[str, Any]:
+    """The default values of a notebook's parameters cell (those that are plain literals).
+
+    Raises
+    ------
+    ConfigError
+        If papermill cannot read the notebook.
+    """
+    import ast
+
+    import papermill
+
+    defaults = {}
+    for name, info in _inspect(papermill, notebook).items():
+        try:
+            defaults[name] = ast.literal_eval(info.get("default") or "")
+        except (ValueError, SyntaxError):
+            continue
+    return defaults
 
 
 def _inspect(papermill: Any, notebook: Path) -> dict:

@@ -607,7 +607,7 @@ def test_notebook_house_style():
     for line in nb.cells[1].source.splitlines():
         assert re.match(r"^\w+: (str|int) = .+  # \S", line), line
     imports = code[1].source
-    assert imports.startswith("import matplotlib") and "from ctc_helpers import" in imports
+    assert imports.startswith("from ctc_helpers import charts,") and "matplotlib" not in imports
     for cell in code[2:]:
         assert not FORBIDDEN.search(cell.source), cell.source
 
