@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_info
 
+from ctc_helpers import _suppress_cube, _suppress_rules
 from ctc_helpers.privacy import (
     RESIDUAL_CODE,
     add_margins,
@@ -675,9 +677,7 @@ def test_option_and_data_errors(kwargs, table, message):
 
 
 def test_internal_error_when_nothing_is_left_to_hide(monkeypatch):
-    import ctc_helpers.privacy as privacy
-
-    monkeypatch.setattr(privacy, "_is_candidate", lambda *args: False)
+    monkeypatch.setattr(_suppress_rules, "is_candidate", lambda *args: False)
     with pytest.raises(RuntimeError, match="stays recoverable and no cell is left to hide"):
         suppress_table(bridge_table(), within=())
 
@@ -692,3 +692,204 @@ def test_missing_within_column_is_named():
     table = one_relation({"a": 4, "b": 30, "all": 34})
     with pytest.raises(ValueError, match=r"Column\(s\) \['wave', 'measure'\] not found"):
         suppress_table(table, dims=("area",))
+
+
+# --------------------------------------------------------------------------------------------
+# Shortcuts of the implementation give the plain method's results
+# --------------------------------------------------------------------------------------------
+
+
+def cube_of(table: pd.DataFrame, dims=("area", "grade", "sex")):
+    """The module's cube of a table holding one within group."""
+    [(_, cube)] = _suppress_cube.table_cubes(table, dims=dims, within=(), total="all", size_col="n")
+    return cube
+
+
+def plain_rules(values, suppressed, layout, min_n):
+    """The rules as the module docstring states them, recomputed from scratch after every hidden
+    cell: the first relation (dim by dim, line by line) that breaks a rule and has a cell to hide
+    gets its smallest published non-zero part (non-totals first, then n, then id), else its total.
+    """
+    shape = layout.shape
+    n_totals = [
+        sum(i == s - 1 for i, s in zip(np.unravel_index(c, shape), shape, strict=True))
+        for c in range(len(values))
+    ]
+    residual = [
+        any(i == s - 2 for i, s in zip(np.unravel_index(c, shape), shape, strict=True))
+        for c in range(len(values))
+    ]
+    suppressed = suppressed.copy()
+    while True:
+        unknown = [
+            bool(suppressed[c]) or (residual[c] and values[c] > 0) for c in range(len(values))
+        ]
+
+        def free(c, unknown=unknown):
+            return not residual[c] and not unknown[c] and values[c] > 0
+
+        choice = None
+        for line in (list(map(int, line)) for lines in layout.lines for line in lines):
+            if all(residual[c] for c in line):
+                continue
+            hidden_sum = sum(values[c] for c in line[:-1] if unknown[c])
+            small_sum = not unknown[line[-1]] and 0 < hidden_sum < min_n
+            lone = [c for c in line if unknown[c]]
+            lone = len(lone) == 1 and not (residual[lone[0]] and values[lone[0]] >= min_n)
+            parts = [c for c in line[:-1] if free(c)]
+            if (small_sum or lone) and (parts or free(line[-1])):
+                key = {c: (n_totals[c], values[c], c) for c in parts}
+                choice = min(parts, key=key.get) if parts else line[-1]
+                break
+        if choice is None:
+            return suppressed
+        suppressed[choice] = True
+
+
+def fixed_by_least_squares(layout, unknown_ids):
+    """Unknown cells fixed by the relations: lstsq on the relation matrix written from the lines."""
+    matrix = np.zeros((sum(len(lines) for lines in layout.lines), layout.size))
+    row = 0
+    for lines in layout.lines:
+        for line in lines:
+            matrix[row, line[:-1]], matrix[row, line[-1]] = -1.0, 1.0
+            row += 1
+    sub = matrix[:, unknown_ids]
+    target = np.eye(len(unknown_ids))
+    y, *_ = np.linalg.lstsq(sub.T, target, rcond=None)
+    return unknown_ids[np.linalg.norm(sub.T @ y - target, axis=0) < 1e-6]
+
+
+def random_hidden(cube, share: float, seed: int) -> np.ndarray:
+    """Published non-zero cells hidden at random (a state the rules may pass through)."""
+    rng = np.random.default_rng(seed)
+    published = ~cube.layout.hidden & (cube.values > 0)
+    return published & (rng.random(len(cube.values)) < share)
+
+
+def test_relation_columns_match_relations_written_by_hand():
+    shape = (4, 3, 5)  # 2 areas, 1 grade, 3 sexes, each with residual and total
+    layout = _suppress_cube.layout_of(shape)
+    expected = set()
+    for d, size in enumerate(shape):
+        for other in itertools.product(*(range(s) for k, s in enumerate(shape) if k != d)):
+            cells = [np.ravel_multi_index((*other[:d], i, *other[d:]), shape) for i in range(size)]
+            row = np.zeros(layout.size)
+            row[cells[:-1]], row[cells[-1]] = -1.0, 1.0
+            expected.add(tuple(row))
+    got = layout.columns(np.arange(layout.size))
+    assert len(got) == len(expected) and {tuple(r) for r in got} == expected
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(random_cubes(), st.sampled_from([0.0, 0.0, 0.1, 0.3]), st.integers(0, 2**16))
+def test_rules_match_the_plain_rule_loop(case, share, seed):
+    cube_table, min_n = case
+    cube = cube_of(published_part(cube_table))
+    start = ((cube.values > 0) & (cube.values < min_n) & ~cube.layout.hidden) | random_hidden(
+        cube, share, seed
+    )
+    got = _suppress_rules.apply_rules(cube.values, start, cube.layout, min_n=min_n)
+    assert got.tolist() == plain_rules(cube.values, start, cube.layout, min_n).tolist()
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(random_cubes(), st.sampled_from([0.0, 0.0, 0.1, 0.3, 0.6]), st.integers(0, 2**16))
+def test_exact_check_shortcut_and_cache_agree_with_a_full_check(case, share, seed):
+    cube_table, min_n = case
+    cube = cube_of(published_part(cube_table))
+    values, layout = cube.values, cube.layout
+    suppressed = random_hidden(cube, share, seed)
+    unknown = suppressed | (layout.hidden & (values > 0))
+    fixed = fixed_by_least_squares(layout, np.flatnonzero(unknown))
+    exposed = fixed[~layout.hidden[fixed] | (values[fixed] < min_n)]
+    cache: dict = {}
+    fresh = _suppress_rules.exact_fix(values, suppressed, layout, min_n=min_n, cache=cache)
+    again = _suppress_rules.exact_fix(values, suppressed, layout, min_n=min_n, cache=cache)
+    assert (fresh is None) == (len(exposed) == 0)
+    assert again == fresh  # answered from the cache when the full check ran
+    if not suppressed.any() and not (layout.hidden & (values > 0) & (values < min_n)).any():
+        assert cache == {}  # the shortcut: nothing can be exposed, so nothing was computed
+    for key, cells in cache.items():
+        assert cells.tolist() == fixed.tolist() and key[0] == layout.shape
+    own: dict = {}
+    for computed in (True, False):  # computed with its span, then remembered without
+        found, span = _suppress_rules.fixed_cells(layout, np.flatnonzero(unknown), own)
+        assert found.tolist() == fixed.tolist() and (span is not None) == computed
+
+
+def test_cache_is_shared_by_tables_with_the_same_unknown_cells(monkeypatch):
+    leaf = {
+        (a, g, s): n
+        for (a, g, s), n in zip(
+            itertools.product("abc", ["g1", "g2"], SEXES),
+            [3, 12, 1, 20, 25, 0, 14, 2, 2, 30, 31, 4, 11, 13, 0, 40, 3, 2],
+            strict=True,
+        )
+    }
+    one = published_part(true_cube(leaf, areas=["a", "b", "c"], grades=["g1", "g2"]))
+    other = one.assign(measure="other", n_flagged=one["n_flagged"] + 1.0)  # same n
+    doubled = pd.concat([one, other], ignore_index=True)
+    computed = []
+    span_of = _suppress_rules.span_of
+    monkeypatch.setattr(_suppress_rules, "span_of", lambda *a: computed.append(1) or span_of(*a))
+    alone = suppress_table(one)
+    calls_alone = len(computed)
+    both = suppress_table(doubled)
+    assert calls_alone >= 1 and len(computed) - calls_alone == calls_alone  # not twice as many
+    assert both["suppressed"].tolist() == alone["suppressed"].tolist() * 2
+
+
+def test_tables_with_different_codes_are_built_as_if_alone():
+    rng = np.random.default_rng(3)
+    areas, grades = ["a", "b", "c"], ["g1", "g2"]
+    leaf = {k: int(rng.integers(0, 25)) for k in itertools.product(areas, grades, SEXES)}
+    first = published_part(true_cube(leaf, areas=areas, grades=grades))
+    two = {k: v for k, v in leaf.items() if k[0] != "b"}  # area b absent: another shape
+    second = published_part(true_cube(two, areas=["a", "c"], grades=grades)).assign(measure="m2")
+    third = first[first["grade"] == "all"].assign(measure="m3")  # grade has the total only
+    shuffled = first.sample(frac=1.0, random_state=1).assign(measure="m4")  # other row order
+    table = pd.concat([first, second, third, shuffled], ignore_index=True)
+    table = table.astype({"area": pd.CategoricalDtype(["z", *areas, "all"])})  # unused "z"
+    out = suppress_table(table)
+    keys = ["area", "grade", "sex"]
+    by_key = out.assign(area=out["area"].astype(str)).set_index(["measure", *keys])["suppressed"]
+    assert by_key["m4"].sort_index().tolist() == by_key["alcohol"].sort_index().tolist()
+    for _, part in table.groupby("measure", sort=False):
+        alone = suppress_table(part.astype({"area": object}))
+        assert out.loc[part.index, "suppressed"].tolist() == alone["suppressed"].tolist()
+        assert out.loc[part.index, "suppression_reason"].tolist() == (
+            alone["suppression_reason"].tolist()
+        )
+    with pytest.raises(ValueError, match="wave=2023, measure=m2: 1 combination"):
+        suppress_table(table.drop(index=second.index[0] + len(first)))
+
+
+def test_codes_are_sorted_as_text_whatever_the_row_order():
+    rows = pd.DataFrame({"area": ["9", 10, "all", 9], "n": [20, 30, 70, 20]})
+    table = pd.concat([rows.assign(m="one"), rows.iloc[[3, 2, 1, 0]].assign(m="two")])
+    cubes = _suppress_cube.table_cubes(
+        table, dims=("area",), within=("m",), total="all", size_col="n"
+    )
+    one, two = (cube for _, cube in cubes)
+    # As sorted(pd.unique(codes of the table), key=str): "10" < "9"; the int 9 and the text "9"
+    # tie and keep the order in which they first appear in their own table.
+    assert one.codes == ((10, "9", 9),) and two.codes == ((10, 9, "9"),)
+    assert one.values.tolist() == two.values.tolist() == [30.0, 20.0, 20.0, 0.0, 70.0]
+
+
+def test_blas_runs_on_one_thread_during_the_call_only(monkeypatch):
+    def blas_threads():
+        return sorted(
+            {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+        )
+
+    before = blas_threads()
+    seen = []
+    suppress_cube = _suppress_rules.suppress_cube
+    monkeypatch.setattr(
+        "ctc_helpers.privacy.suppress_cube",
+        lambda *a, **k: seen.append(blas_threads()) or suppress_cube(*a, **k),
+    )
+    suppress_table(bridge_table(), within=())
+    assert seen == [[1]] and blas_threads() == before
