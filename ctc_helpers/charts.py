@@ -14,7 +14,8 @@ A cached picture is used only when everything it was drawn from is unchanged. It
 checksum (:func:`chart_key`) of the chart name, area, wave, language, minimum group size, the
 published folder's visible files and the helper package's code and texts, so new data, a code
 change or another language draws anew. The cache sits in a hidden folder, which
-:func:`ctc_helpers.fingerprint.folder_checksum` ignores; deleting it is always safe.
+:func:`ctc_helpers.fingerprint.folder_checksum` ignores; deleting it is always safe, and the batch
+removes it with the rest of the folder whenever it publishes the wave anew (new data or code).
 
 Every chart draws only published (suppressed) values, like the tables: caching adds no new
 information to the published folder.
