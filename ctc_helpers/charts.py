@@ -142,9 +142,20 @@ def _priorities(pub: Published, ax: Axes, *, area: str, wave: int, lang: str) ->
 
 
 def _gap_inputs(pub: Published, *, area: str, wave: int, lang: str, inputs: dict) -> Any:
-    from . import resources
+    """:func:`ctc_helpers.resources.load_gap_inputs`, read once for both gap charts."""
+    inputs_key = tuple(sorted((k, str(v)) for k, v in inputs.items()))
+    key = (str(pub.path), pub.min_cell, area, wave, lang, inputs_key)
+    if _GAP_MEMO.get("key") != key:
+        from . import resources
 
-    return resources.load_gap_inputs(pub, area=area, wave=wave, lang=lang, **inputs)
+        _GAP_MEMO.update(key=key, value=None)
+        _GAP_MEMO["value"] = resources.load_gap_inputs(
+            pub, area=area, wave=wave, lang=lang, **inputs
+        )
+    return _GAP_MEMO["value"]
+
+
+_GAP_MEMO: dict[str, Any] = {}  # the last gap inputs read (one area at a time)
 
 
 def _gap_labels(pub: Published, lang: str) -> tuple[dict, dict]:

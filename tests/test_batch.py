@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import time
 from argparse import Namespace
 from dataclasses import replace
@@ -673,3 +674,16 @@ def test_real_batch_on_a_small_city(small_city) -> None:
     manifest = json.loads((small_city["root"] / "reports" / "manifest.json").read_text())
     assert manifest["summary"]["quarantine_rows"] == 1
     assert manifest["timings"]["prepare_seconds"] >= 0
+
+
+def test_package_byte_code_is_written_for_the_kernels():
+    import importlib.util
+
+    from ctc_helpers import batch as batch_module
+
+    package = Path(batch_module.__file__).resolve().parent
+    shutil.rmtree(package / "__pycache__", ignore_errors=True)  # only a cache
+    batch_module._compile_package()
+    for source in package.glob("*.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime, source.name
