@@ -142,20 +142,25 @@ def _priorities(pub: Published, ax: Axes, *, area: str, wave: int, lang: str) ->
 
 
 def _gap_inputs(pub: Published, *, area: str, wave: int, lang: str, inputs: dict) -> Any:
-    """:func:`ctc_helpers.resources.load_gap_inputs`, read once for both gap charts."""
-    inputs_key = tuple(sorted((k, str(v)) for k, v in inputs.items()))
-    key = (str(pub.path), pub.min_cell, area, wave, lang, inputs_key)
-    if _GAP_MEMO.get("key") != key:
+    """:func:`ctc_helpers.resources.load_gap_inputs`, read once for both gap charts of an area.
+
+    The memo is keyed like the charts (file contents included), so an edited inventory is read
+    again in a long-lived kernel.
+    """
+    key = json.dumps(
+        [str(pub.path), _data_checksum(Path(pub.path)), pub.min_cell, area, wave, lang,
+         {k: _input_fingerprint(v) for k, v in sorted(inputs.items())}],
+        default=str,
+    )  # fmt: skip
+    if key not in _GAP_MEMO:
         from . import resources
 
-        _GAP_MEMO.update(key=key, value=None)
-        _GAP_MEMO["value"] = resources.load_gap_inputs(
-            pub, area=area, wave=wave, lang=lang, **inputs
-        )
-    return _GAP_MEMO["value"]
+        _GAP_MEMO.clear()  # one area at a time
+        _GAP_MEMO[key] = resources.load_gap_inputs(pub, area=area, wave=wave, lang=lang, **inputs)
+    return _GAP_MEMO[key]
 
 
-_GAP_MEMO: dict[str, Any] = {}  # the last gap inputs read (one area at a time)
+_GAP_MEMO: dict[str, Any] = {}
 
 
 def _gap_labels(pub: Published, lang: str) -> tuple[dict, dict]:

@@ -212,3 +212,24 @@ def test_folder_checksum_ignores_hidden_files_and_folders(tmp_path: Path):
     assert folder_checksum(tmp_path) == before
     (tmp_path / "sub" / "b.csv").write_text("changed")
     assert folder_checksum(tmp_path) != before
+
+
+def test_gap_inputs_are_read_again_when_the_inventory_changed(folder: Path, monkeypatch):
+    pub = load_published(folder)
+    inputs = _inputs("gap_reach", folder)
+    gap_inputs = {k: v for k, v in inputs.items() if k != "low_reach"}
+    calls = []
+    monkeypatch.setattr(charts, "_GAP_MEMO", {})
+    from ctc_helpers import resources
+
+    real = resources.load_gap_inputs
+    monkeypatch.setattr(
+        resources, "load_gap_inputs", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    for name in ("gap_city_view", "gap_reach"):
+        charts.draw_png(pub, name, **REPORT, **_inputs(name, folder))
+    assert len(calls) == 1  # both charts of the area share one reading
+    inventory = Path(gap_inputs["inventory_path"])
+    inventory.write_text(inventory.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    charts.draw_png(pub, "gap_reach", **REPORT, **inputs)
+    assert len(calls) == 2
