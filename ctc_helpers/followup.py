@@ -183,16 +183,25 @@ def _check_codes(aggregates: pd.DataFrame, **codes: str) -> None:
 
 
 def _measure_mask(
-    aggregates: pd.DataFrame, *, include: Sequence[str] | None, kinds: Sequence[str] | None
+    aggregates: pd.DataFrame,
+    *,
+    include: Sequence[str] | None,
+    kinds: Sequence[str] | None,
+    table: pd.DataFrame | None = None,
 ) -> pd.Series:
-    """Rows of the measures shown (``include`` ids and/or ``kinds``); readable errors."""
+    """Rows of the measures shown (``include`` ids and/or ``kinds``); readable errors.
+
+    ``table``: the whole table the rows come from, whose measures ``include`` is checked
+    against (default: ``aggregates`` itself).
+    """
     keep = pd.Series(True, index=aggregates.index)
     if include is not None:
-        unknown = sorted(set(include) - set(aggregates["measure"]))
+        known = aggregates if table is None else table
+        unknown = sorted(set(include) - set(known["measure"]))
         if unknown:
             raise ValueError(
                 f"The aggregate table has no measure {', '.join(map(repr, unknown))}; known"
-                f" measures: {', '.join(sorted(aggregates['measure'].unique()))}."
+                f" measures: {', '.join(sorted(known['measure'].unique()))}."
             )
         keep &= aggregates["measure"].isin(list(include))
     if kinds is not None:
@@ -213,10 +222,19 @@ def _group_rows(
     include: Sequence[str] | None,
     kinds: Sequence[str] | None,
 ) -> pd.DataFrame:
-    """Rows of one group (all waves), restricted to the measures shown."""
-    _check_codes(aggregates, area=area, grade=grade, sex=sex)
-    keep = aggregates["area"].eq(area) & aggregates["grade"].eq(grade) & aggregates["sex"].eq(sex)
-    return aggregates.loc[keep & _measure_mask(aggregates, include=include, kinds=kinds)]
+    """Rows of one group (all waves), restricted to the measures shown.
+
+    Each code narrows the row positions kept so far (a report selects from the whole city's
+    table); a code found nowhere in the table is an error, as in :func:`_check_codes`.
+    """
+    positions = np.arange(len(aggregates))
+    for column, code in (("area", area), ("grade", grade), ("sex", sex)):
+        values = aggregates[column].to_numpy()
+        positions = positions[values[positions] == code]
+        if not len(positions):
+            _check_codes(aggregates, **{column: code})
+    rows = aggregates.iloc[positions]
+    return rows.loc[_measure_mask(rows, include=include, kinds=kinds, table=aggregates)]
 
 
 def _hide_small(rows: pd.DataFrame, min_n: int) -> pd.DataFrame:

@@ -225,13 +225,35 @@ class Instrument:
 def load_instrument(path: str | Path | None = None) -> Instrument:
     """Read and validate an instrument file (default: ``data_schema/instrument.yaml``).
 
+    The file is read on every call; parsing it again is skipped when its content is the same
+    as at an earlier call in this process (the instrument is immutable), so an edited file is
+    always read anew.
+
     Raises
     ------
     ConfigError
         With a message naming the file, the entry and the offending value.
     """
     path = Path(path) if path is not None else DEFAULT_INSTRUMENT
-    raw, checksum = _read_yaml(path)
+    content = _read_bytes(path)
+    key = (str(path), hashlib.sha256(content).hexdigest())
+    if key not in _PARSED:
+        _remember(key, _parse_instrument(path, _parse_yaml(path, content), key[1]))
+    return _PARSED[key]
+
+
+# Parsed instruments and schemas by (path as given, SHA-256 of the content); a few at most.
+_PARSED: dict[tuple[str, str], Any] = {}
+_PARSED_MAX = 8
+
+
+def _remember(key: tuple[str, str], value: Any) -> None:
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = value
+
+
+def _parse_instrument(path: Path, raw: dict, checksum: str) -> Instrument:
     where = path.name
     head = _mapping(raw, "instrument", where)
     response_sets = _parse_response_sets(_mapping(raw, "response_sets", where), where)
@@ -258,17 +280,25 @@ def load_instrument(path: str | Path | None = None) -> Instrument:
 
 
 def _read_yaml(path: Path) -> tuple[dict, str]:
+    content = _read_bytes(path)
+    return _parse_yaml(path, content), hashlib.sha256(content).hexdigest()
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        content = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"Cannot read the file {path}: {exc.strerror}.") from None
+
+
+def _parse_yaml(path: Path, content: bytes) -> dict:
     try:
         data = yaml.load(content.decode("utf-8"), Loader=_YAML_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name} is not a valid YAML file: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name} must contain a mapping of sections at the top level.")
-    return data, hashlib.sha256(content).hexdigest()
+    return data
 
 
 def _required(entry: dict, key: str, where: str) -> Any:
@@ -508,14 +538,18 @@ class RespondentSchema:
 def load_respondent_schema(path: str | Path | None = None) -> RespondentSchema:
     """Read ``data_schema/respondents.yaml`` (or another file of the same shape)."""
     path = Path(path) if path is not None else SCHEMA_DIR / "respondents.yaml"
-    raw, _ = _read_yaml(path)
-    where = path.name
-    return RespondentSchema(
-        columns=tuple(_list(raw, "columns", where)),
-        grades=tuple(_list(raw, "grades", where)),
-        sexes=tuple(_list(raw, "sexes", where)),
-        total_code=str(_required(raw, "total_code", where)),
-    )
+    content = _read_bytes(path)
+    key = (f"respondents:{path}", hashlib.sha256(content).hexdigest())
+    if key not in _PARSED:
+        raw, where = _parse_yaml(path, content), path.name
+        schema = RespondentSchema(
+            columns=tuple(_list(raw, "columns", where)),
+            grades=tuple(_list(raw, "grades", where)),
+            sexes=tuple(_list(raw, "sexes", where)),
+            total_code=str(_required(raw, "total_code", where)),
+        )
+        _remember(key, schema)
+    return _PARSED[key]
 
 
 def load_areas(path: str | Path) -> pd.DataFrame:

@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._yaml import LOADER as _YAML_LOADER
 from .errors import InputFileError
 from .i18n import check_language, t, text_of
 from .paths import REPO_ROOT
@@ -410,15 +408,19 @@ def select_rows(
     sex: str | None = TOTAL,
     kinds: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    """Rows of one wave and area; ``grade``/``sex`` ``None`` keeps every code (margins included)."""
-    keep = frame["wave"].eq(wave) & frame["area"].eq(area)
-    if grade is not None:
-        keep &= frame["grade"].eq(grade)
-    if sex is not None:
-        keep &= frame["sex"].eq(sex)
+    """Rows of one wave and area; ``grade``/``sex`` ``None`` keeps every code (margins included).
+
+    The rows keep their order and index. The conditions narrow the row positions one after the
+    other (the wave, then the area, ...), so each text comparison runs only over the rows still
+    kept: a report selects from the whole city's table many times.
+    """
+    rows = np.flatnonzero(frame["wave"].to_numpy() == wave)
+    for column, value in (("area", area), ("grade", grade), ("sex", sex)):
+        if value is not None:
+            rows = rows[frame[column].to_numpy()[rows] == value]
     if kinds is not None:
-        keep &= frame["measure_kind"].isin(kinds)
-    return frame.loc[keep]
+        rows = rows[pd.Series(frame["measure_kind"].to_numpy()[rows]).isin(kinds).to_numpy()]
+    return frame.iloc[rows]
 
 
 def profile_frame(
@@ -657,17 +659,11 @@ def rule_labels(published: Published, lang: str | None = None) -> dict[str, str]
     return {**labels, **{r: known.get(r, r) for r in present}}
 
 
-@cache
 def _instrument_rule_labels(lang: str) -> dict[str, str]:
-    """Rule labels of the default instrument (only its ``validity`` section, read fast)."""
-    import yaml
+    """Rule labels of the default instrument (its ``validity`` section)."""
+    from .instrument import load_instrument
 
-    from .instrument import DEFAULT_INSTRUMENT
-
-    loader = _YAML_LOADER
-    raw = yaml.load(DEFAULT_INSTRUMENT.read_text(encoding="utf-8"), Loader=loader)
-    rules = raw.get("validity") or [] if isinstance(raw, dict) else []
-    return {r["id"]: text_of(r["label"], lang) for r in rules if "id" in r and "label" in r}
+    return {rule.id: text_of(rule.label, lang) for rule in load_instrument().validity}
 
 
 def _text_of(mapping: dict[str, str] | str | None, lang: str | None) -> str:

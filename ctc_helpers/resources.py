@@ -1506,8 +1506,9 @@ def current_programmes(
         .drop(columns=["_key", "_year"])
         .reset_index(drop=True)
     )
+    enrolled = _enrolment_index(enrolment)
     from_enrolment = [
-        _enrolled(r, enrolment, wave) if r["prevention_level"] == "universal" else np.nan
+        _enrolled(r, enrolled, wave) if r["prevention_level"] == "universal" else np.nan
         for r in latest.to_dict("records")
     ]
     given = latest["eligible_population"].astype(float)
@@ -1522,20 +1523,39 @@ def current_programmes(
     )
 
 
-def _enrolled(record: dict, enrolment: pd.DataFrame | None, wave: int | None) -> float:
+def _enrolment_index(enrolment: pd.DataFrame | None) -> dict[str, dict[Any, dict[str, float]]]:
+    """Enrolled pupils by area, wave (NaN: no wave given) and grade, summed once."""
     if enrolment is None or enrolment.empty:
+        return {}
+    sums = enrolment.groupby(["area", "wave", "grade"], dropna=False)["enrolled"].sum()
+    index: dict[str, dict[Any, dict[str, float]]] = {}
+    for (area, wave, grade), value in sums.items():
+        index.setdefault(area, {}).setdefault(wave, {})[grade] = float(value)
+    return index
+
+
+def _enrolled(
+    record: dict, index: dict[str, dict[Any, dict[str, float]]], wave: int | None
+) -> float:
+    """Enrolment of the record's target grades in its area, in the latest enrolment wave up to
+    the record's year (else ``wave``; else the first wave); every row when no wave is given."""
+    per_wave = index.get(record["area"])
+    if not per_wave:
         return np.nan
-    rows = enrolment.loc[enrolment["area"].eq(record["area"])]
-    waves = sorted(rows["wave"].dropna().unique())
+    waves = sorted(w for w in per_wave if pd.notna(w))
     reference = record["year"] if pd.notna(record["year"]) else wave
     if waves:
         earlier = [w for w in waves if reference is None or w <= reference]
-        rows = rows.loc[rows["wave"].eq(earlier[-1] if earlier else waves[0])]
-    by_grade = rows.groupby("grade")["enrolled"].sum()
+        by_grade = per_wave[earlier[-1] if earlier else waves[0]]
+    else:
+        by_grade = {}
+        for grades in per_wave.values():
+            for grade, value in grades.items():
+                by_grade[grade] = by_grade.get(grade, 0.0) + value
     codes = list(record["grade_codes"])
-    if not codes or any(c not in by_grade.index for c in codes):
+    if not codes or any(c not in by_grade for c in codes):
         return np.nan
-    return float(by_grade.loc[codes].sum())
+    return float(sum(by_grade[c] for c in codes))
 
 
 # --------------------------------------------------------------------------------------------

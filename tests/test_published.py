@@ -186,3 +186,35 @@ def test_stricter_min_cell_also_hides_the_comparisons(fake):
         "area == 'soderdalen' and grade == 'ak9' and sex == 'all' and comparison == 'city'"
     )
     assert shown["diff"].notna().all()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"wave": 2025, "area": "a"},
+        {"wave": 2023, "area": "b", "grade": None},
+        {"wave": 2025, "area": "a", "sex": None, "kinds": ("risk", "composite")},
+        {"wave": 2025, "area": "a", "grade": "ak7", "sex": "F"},
+        {"wave": 2031, "area": "a"},
+    ],
+)
+def test_select_rows_is_a_plain_boolean_filter(where):
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "wave": rng.choice([2023, 2025], n),
+            "area": rng.choice(["a", "b", "all"], n),
+            "grade": rng.choice(["ak7", "ak9", "all"], n),
+            "sex": rng.choice(["F", "M", "all"], n),
+            "measure_kind": rng.choice(["risk", "protective", "composite"], n),
+            "pct": rng.random(n),
+        },
+        index=rng.permutation(n) + 1000,  # not a range: the index is kept
+    )
+    grade, sex, kinds = where.get("grade", "all"), where.get("sex", "all"), where.get("kinds")
+    keep = frame["wave"].eq(where["wave"]) & frame["area"].eq(where["area"])
+    keep &= frame["grade"].eq(grade) if grade is not None else True
+    keep &= frame["sex"].eq(sex) if sex is not None else True
+    keep &= frame["measure_kind"].isin(kinds) if kinds is not None else True
+    pd.testing.assert_frame_equal(published.select_rows(frame, **where), frame.loc[keep])

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -460,6 +461,28 @@ def test_the_latest_year_up_to_the_wave_is_used(demo, enrolment):
     northland = rows.loc[rows["programme"].eq("Project Northland")]
     assert len(northland) == 1 and northland["participants_reached"].item() == 980
     assert "LifeSkills Training" not in set(rows["programme"])  # only reported for 2025
+
+
+def test_enrolment_wave_of_each_row():
+    enrolment = pd.DataFrame({
+        "area": ["a", "a", "a", "a", "b", "b"],
+        "wave": [2023, 2023, 2025, 2025, np.nan, np.nan],
+        "grade": ["ak7", "ak8", "ak7", "ak8", "ak7", "ak7"],
+        "enrolled": [10.0, 20.0, 30.0, 40.0, 5.0, 6.0],
+    })  # fmt: skip
+    index = res._enrolment_index(enrolment)
+
+    def enrolled(area, year, grades=("ak7", "ak8"), wave=2025):
+        record = {"area": area, "year": year, "grade_codes": list(grades)}
+        return res._enrolled(record, index, wave)
+
+    assert enrolled("a", 2024) == 10 + 20  # the latest wave up to the row's year
+    assert enrolled("a", np.nan) == 30 + 40  # no year: the report's wave
+    assert enrolled("a", 2021) == 10 + 20  # before every wave: the first one
+    assert enrolled("b", 2025, ("ak7",)) == 5 + 6  # no wave given: every row
+    assert np.isnan(enrolled("b", 2025))  # ak8 not enrolled in b
+    assert np.isnan(enrolled("c", 2025)) and np.isnan(enrolled("a", 2025, ()))
+    assert res._enrolment_index(enrolment.iloc[:0]) == {}
 
 
 # ------------------------------------------------------------------------------ gaps
