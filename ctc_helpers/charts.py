@@ -1,10 +1,13 @@
 """The charts of the phase reports, drawn once and kept as PNG files beside the published tables.
 
-A report notebook shows a chart with one call::
+A report notebook shows a chart with one call in its section::
 
-    charts.show(pub, "risk_profile", area=area, wave=wave, lang=lang)
+    display.show(
+        display.section("risk_profile", lang, area=area, name=name),
+        charts.chart(pub, "risk_profile", area=area, wave=wave, lang=lang),
+    )
 
-:func:`show` looks for the picture in the chart cache, ``<published folder>/.charts/``, and draws
+:func:`chart` looks for the picture in the chart cache, ``<published folder>/.charts/``, and draws
 it (with :mod:`ctc_helpers.plots`) only when it is missing. The batch (``ctc run``) draws every
 chart of the planned reports beforehand with :func:`render`, in worker processes that load the
 published tables and matplotlib once for many charts, so a report notebook only embeds pictures:
@@ -63,7 +66,7 @@ __all__ = [
     "chart_png",
     "draw_png",
     "render",
-    "show",
+    "chart",
     "tasks_for",
 ]
 
@@ -309,8 +312,8 @@ def chart_png(
     return png
 
 
-def show(pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any) -> Image:
-    """The chart for a report cell (an IPython image; the notebook displays the last value)."""
+def chart(pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any) -> Image:
+    """The chart as an IPython image, for a report cell (see :func:`ctc_helpers.display.show`)."""
     from IPython.display import Image
 
     png = chart_png(pub, name, area=area, wave=wave, lang=lang, **inputs)

@@ -14,6 +14,7 @@ import html
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,9 +66,12 @@ __all__ = [
     "areas_frame",
     # display
     "DisplayTable",
+    "html_table",
+    "text_table",
     "format_pct",
     "format_points",
     "format_count",
+    "show",
     "heading",
     "narrative",
     "section",
@@ -101,17 +105,69 @@ class DisplayTable:
     footnotes: tuple[str, ...] = field(default_factory=tuple)
 
     def _repr_html_(self) -> str:
-        table = self.frame.to_html(
-            index=False, escape=True, na_rep="", border=0, classes="ctc-table"
-        )
         notes = "".join(
             f'<p class="ctc-note"><small>{html.escape(n)}</small></p>' for n in self.footnotes
         )
-        return f"<div>{table}{notes}</div>"
+        return f"<div>{html_table(self.frame)}{notes}</div>"
 
     def __repr__(self) -> str:
-        notes = "\n".join(self.footnotes)
-        return f"{self.frame.to_string(index=False)}\n{notes}".rstrip()
+        return "\n".join([text_table(self.frame), *self.footnotes])
+
+
+def html_table(frame: pd.DataFrame) -> str:
+    """A display table as HTML on one line: the markup of ``DataFrame.to_html(index=False,
+    na_rep="", border=0, classes="ctc-table")`` without its line breaks and indentation.
+
+    Executed notebooks are saved after every cell and store HTML line by line, so a compact
+    table is cheaper to save and smaller. Cells are escaped like pandas does (``&``, ``<``,
+    ``>``); missing values are empty. Frames with non-text cells or a column MultiIndex are
+    left to pandas (its number formatting) and then compacted.
+
+    >>> html_table(pd.DataFrame({"Mått": ["a < b", None]}))
+    '<table class="dataframe ctc-table"><thead><tr style="text-align: right;"><th>Mått</th></tr></thead><tbody><tr><td>a &lt; b</td></tr><tr><td></td></tr></tbody></table>'
+    """
+    if isinstance(frame.columns, pd.MultiIndex) or not all(
+        dtype.kind == "O" for dtype in frame.dtypes
+    ):
+        markup = frame.to_html(index=False, escape=True, na_rep="", border=0, classes="ctc-table")
+        return _BETWEEN_TAGS.sub("><", markup)
+    head = "".join(f"<th>{_escape(column)}</th>" for column in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_escape(value)}</td>" for value in row) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return (
+        '<table class="dataframe ctc-table"><thead><tr style="text-align: right;">'
+        f"{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def text_table(frame: pd.DataFrame) -> str:
+    """A display table as plain text: columns right-aligned to their widest cell."""
+    columns = [
+        [str(name), *("" if _missing(v) else str(v) for v in frame.iloc[:, i])]
+        for i, name in enumerate(frame.columns)
+    ]
+    if not columns:
+        return ""
+    widths = [max(map(len, column)) for column in columns]
+    return "\n".join(
+        " ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+        for row in zip(*columns, strict=True)
+    )
+
+
+_BETWEEN_TAGS = re.compile(r">\s*\n\s*<")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _escape(value: Any) -> str:
+    if _missing(value):
+        return ""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,6 +228,27 @@ def format_count(value: float | None, lang: str | None = None) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Texts
+
+
+def show(*parts: object) -> None:
+    """Display the parts of a report section in order; ``None`` (nothing to say) is skipped.
+
+    A section of a phase notebook is one markdown comment and one cell with one call::
+
+        display.show(
+            display.section("risk_profile", lang, area=area, name=name),
+            charts.chart(pub, "risk_profile", **chart),
+            display.profile_table(pub, kind="risk", area=area, wave=wave, lang=lang),
+        )
+
+    The helpers only build the parts (tested without a notebook); this call shows them. Few
+    cells keep a report fast: papermill saves the whole notebook before and after every cell.
+    """
+    from IPython.display import display as ipython_display
+
+    for part in parts:
+        if part is not None:
+            ipython_display(part)
 
 
 def heading(key: str, lang: str | None = None, *, level: int = 2, **values: object) -> Markdown:

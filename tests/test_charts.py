@@ -37,7 +37,7 @@ def test_every_chart_shown_by_a_notebook_is_registered_for_its_phase():
     for notebook in sorted(NOTEBOOKS.glob("0*.ipynb")):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         source = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        shown = tuple(re.findall(r'charts\.show\(\s*pub,\s*"(\w+)"', source))
+        shown = tuple(re.findall(r'charts\.chart\(\s*pub,\s*"(\w+)"', source))
         assert shown == charts.PHASE_CHARTS.get(notebook.stem, ()), notebook.name
 
 
@@ -61,7 +61,7 @@ def test_each_chart_draws_a_png_from_the_published_tables(folder: Path):
             assert png.startswith(PNG_SIGNATURE), (name, area)
 
 
-def test_first_show_draws_and_keeps_the_chart_then_reads_it(folder: Path, monkeypatch):
+def test_first_call_draws_and_keeps_the_chart_then_reads_it(folder: Path, monkeypatch):
     pub = load_published(folder)
     first = charts.chart_png(pub, "risk_profile", **REPORT)
     assert [p.read_bytes() for p in _cached(folder)] == [first]
@@ -71,7 +71,7 @@ def test_first_show_draws_and_keeps_the_chart_then_reads_it(folder: Path, monkey
 
     monkeypatch.setattr(charts, "draw_png", fail)
     assert charts.chart_png(pub, "risk_profile", **REPORT) == first
-    image = charts.show(pub, "risk_profile", **REPORT)
+    image = charts.chart(pub, "risk_profile", **REPORT)
     assert image.data == first and image.format == "png"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -217,6 +218,36 @@ def test_display_table_renders_html_with_footnote():
         in html
     )
     assert display.display_table(pd.DataFrame({"a": ["1"]})).footnotes == ()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"Mått": ["a < b & c > d", None, np.nan], "Andel": ["12 %", "–", ""]}),
+        pd.DataFrame({"Skola": ["Centralskolan", "Ängsskolan"], "n": ["814", "1\u202f016"]}),
+        pd.DataFrame({"a": pd.Series([], dtype=object), "b": pd.Series([], dtype=object)}),
+        pd.DataFrame({"x": [1, 2], "y": [0.5, np.nan]}),  # numbers: pandas formats them
+        pd.DataFrame([["1", "2"]], columns=pd.MultiIndex.from_tuples([("A", "a"), ("A", "b")])),
+        pd.DataFrame([["1", "2"]], columns=["same", "same"]),
+    ],
+)
+def test_html_table_is_pandas_markup_on_one_line(frame):
+    shown = frame.mask(frame.isna(), np.nan)  # pandas writes a None as "None": empty here
+    expected = shown.to_html(index=False, escape=True, na_rep="", border=0, classes="ctc-table")
+    expected = re.sub(r">\s*\n\s*<", "><", expected)
+    assert display.html_table(frame) == expected
+    assert "\n" not in display.html_table(frame)
+
+
+def test_text_table_aligns_columns():
+    frame = pd.DataFrame({"Skola": ["Centralskolan", None], "n": ["814", "12"]})
+    assert display.text_table(frame).splitlines() == [
+        "        Skola   n",
+        "Centralskolan 814",
+        "               12",
+    ]
+    table = display.DisplayTable(frame, footnotes=("– dolt",))
+    assert repr(table).splitlines()[-1] == "– dolt"
 
 
 # ------------------------------------------------------------------------- prioritisation views
