@@ -24,7 +24,23 @@ venv: $(STAMP) ## Create .venv and install the workbench with its dependencies
 run: $(STAMP) ## Main job: the per-area batch on the synthetic demo city (reports/)
 	$(CTC) run
 
-test: $(STAMP) ## Lint, format check and the whole test suite
+# Debian's chromium for the browser tests (reports and dashboards read in a headless browser).
+# Installed with apt when it is missing (as root, or through sudo). CTC_SKIP_BROWSER=1 runs the
+# tests without it: the browser tests are then skipped, never silently in CI (CI=1 fails them).
+browser: ## Install Debian's chromium for the browser tests (apt-get; root or sudo)
+	@if [ -x /usr/bin/chromium ] || [ -n "$$CTC_SKIP_BROWSER" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "chromium is missing and this is not a Debian machine: install it, or set CTC_SKIP_BROWSER=1 to skip the browser tests" >&2; exit 1; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else \
+	  echo "chromium is missing: run 'apt-get install chromium' as root, or set CTC_SKIP_BROWSER=1 to skip the browser tests" >&2; exit 1; \
+	fi; \
+	echo "Installing Debian's chromium for the browser tests (apt-get install chromium)"; \
+	$$SUDO apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { \
+	  echo "apt-get could not install chromium; set CTC_SKIP_BROWSER=1 to run the tests without the browser tests" >&2; exit 1; }
+
+test: $(STAMP) browser ## Lint, format check and the whole test suite (installs chromium if missing)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n 2 -q
@@ -48,4 +64,4 @@ format: $(STAMP) ## Format the code with ruff
 clean: ## Remove generated reports and caches (keeps .venv)
 	rm -rf .ctc reports/*/ reports/index.html reports/manifest.json
 
-.PHONY: help venv run test lab dashboard bench demo-data format clean
+.PHONY: help venv browser run test lab dashboard bench demo-data format clean

@@ -1,17 +1,14 @@
 """Browser tests: Playwright drives Debian's Chromium through the running dashboards.
 
 The server is started as ``ctc dashboard`` starts it (pre-heated kernels) on a fake published
-folder. Without Chromium the tests are skipped with a message, except in CI (the environment
-variable ``CI`` is set), where they fail. A failing test saves a screenshot to ``tests/output/``.
-Never run ``playwright install``: the system Chromium is used.
+folder. Without Chromium the tests are skipped, except in CI (:mod:`tests.browser`). A failing
+test saves a screenshot to ``tests/output/``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +16,11 @@ from pathlib import Path
 import pytest
 
 from ctc_helpers import dashboard
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.fake_published import write_fake_published
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CTC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 OUTPUT = Path(__file__).resolve().parent / "output"
 START_TIMEOUT = 120  # seconds (four pre-heated kernels on a busy 2-core machine)
 TIMEOUT_MS = 120_000
@@ -40,21 +33,6 @@ INVENTORY = (
 )
 
 
-def _require_browser() -> None:
-    problem = ""
-    if not Path(CHROMIUM).is_file() and shutil.which(CHROMIUM) is None:
-        problem = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright package is not installed (pip install -e '.[dev]')"
-    if problem and os.environ.get("CI"):
-        pytest.fail(f"Browser tests must run in CI: {problem}.")
-    if problem:
-        pytest.skip(f"Browser tests skipped: {problem}.")
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -63,7 +41,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     root = tmp_path_factory.mktemp("dash_browser")
     write_fake_published(root / "reports" / "2025" / "data")
     (root / "team").mkdir()

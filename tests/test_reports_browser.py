@@ -8,9 +8,7 @@ minimum cell size (every rendered table is scanned).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,9 +18,9 @@ from ctc_helpers import batch
 from ctc_helpers.i18n import t
 from ctc_helpers.instrument import load_respondent_schema
 from ctc_helpers.runfile import CITY, run_config_from_dict
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AREA = "norra-hamnen"
 MIN_CELL = 10
 LANG = "sv"
@@ -30,21 +28,12 @@ LANG = "sv"
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = "Debian's chromium is not installed (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message}; CI must run the browser tests")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> list[Path]:
     """Run every phase of reports/run.yaml for one area and the city on a small city."""
     from ctc_helpers.synth import write_city
 
-    _require_chromium()
+    require_browser()
     root = tmp_path_factory.mktemp("browser_city")
     write_city(root / "data", respondents_per_wave=600)
     run_file = yaml.safe_load((REPO / "reports" / "run.yaml").read_text(encoding="utf-8"))
@@ -117,9 +106,8 @@ def pages(reports) -> dict[Path, dict]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+            args=CHROMIUM_ARGS,
+        )
         for path in reports:
             page = browser.new_page()
             requests: list[str] = []
