@@ -120,11 +120,14 @@ def html_table(frame: pd.DataFrame) -> str:
 
     Executed notebooks are saved after every cell and store HTML line by line, so a compact
     table is cheaper to save and smaller. Cells are escaped like pandas does (``&``, ``<``,
-    ``>``); missing values are empty. Frames with non-text cells or a column MultiIndex are
-    left to pandas (its number formatting) and then compacted.
+    ``>``); missing values are empty. A short cell (at most ``KEEP_TOGETHER`` characters, such
+    as ``"2 (0,6 %)"`` or ``"29–33 %"``) is kept on one line with no-break spaces, so that a
+    narrow column never splits a number from its unit; longer text wraps as usual. Frames with
+    non-text cells or a column MultiIndex are left to pandas (its number formatting) and then
+    compacted.
 
-    >>> html_table(pd.DataFrame({"Mått": ["a < b", None]}))
-    '<table class="dataframe ctc-table"><thead><tr style="text-align: right;"><th>Mått</th></tr></thead><tbody><tr><td>a &lt; b</td></tr><tr><td></td></tr></tbody></table>'
+    >>> html_table(pd.DataFrame({"Mått": ["a<b", None]}))
+    '<table class="dataframe ctc-table"><thead><tr style="text-align: right;"><th>Mått</th></tr></thead><tbody><tr><td>a&lt;b</td></tr><tr><td></td></tr></tbody></table>'
     """
     if isinstance(frame.columns, pd.MultiIndex) or not all(
         dtype.kind == "O" for dtype in frame.dtypes
@@ -133,7 +136,9 @@ def html_table(frame: pd.DataFrame) -> str:
         return _BETWEEN_TAGS.sub("><", markup)
     head = "".join(f"<th>{_escape(column)}</th>" for column in frame.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_escape(value)}</td>" for value in row) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{_escape(value, keep_together=True)}</td>" for value in row)
+        + "</tr>"
         for row in frame.itertuples(index=False, name=None)
     )
     return (
@@ -158,16 +163,20 @@ def text_table(frame: pd.DataFrame) -> str:
 
 
 _BETWEEN_TAGS = re.compile(r">\s*\n\s*<")
+KEEP_TOGETHER = 16  # characters: a table cell this short never wraps (html_table)
 
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def _escape(value: Any) -> str:
+def _escape(value: Any, *, keep_together: bool = False) -> str:
     if _missing(value):
         return ""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = str(value)
+    if keep_together and len(text) <= KEEP_TOGETHER:
+        text = text.replace(" ", "\u00a0")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --------------------------------------------------------------------------------------------

@@ -233,10 +233,23 @@ def test_display_table_renders_html_with_footnote():
 )
 def test_html_table_is_pandas_markup_on_one_line(frame):
     shown = frame.mask(frame.isna(), np.nan)  # pandas writes a None as "None": empty here
+    if all(dtype.kind == "O" for dtype in frame.dtypes):  # short text cells keep together
+        shown = shown.map(
+            lambda v: v.replace(" ", "\xa0") if isinstance(v, str) and len(v) <= 16 else v
+        )
     expected = shown.to_html(index=False, escape=True, na_rep="", border=0, classes="ctc-table")
     expected = re.sub(r">\s*\n\s*<", "><", expected)
     assert display.html_table(frame) == expected
     assert "\n" not in display.html_table(frame)
+
+
+def test_html_table_keeps_short_cells_on_one_line():
+    frame = pd.DataFrame({"Regel": ["Orimligt hög användning av flera ämnen", "Alla"],
+                          "åk 6": ["2 (0,6 %)", "29–33 %"]})  # fmt: skip
+    html = display.html_table(frame)
+    assert "<td>2\xa0(0,6\xa0%)</td>" in html and "<td>29–33\xa0%</td>" in html
+    assert "<td>Orimligt hög användning av flera ämnen</td>" in html  # long text wraps
+    assert "<th>åk 6</th>" in html  # headers wrap
 
 
 def test_text_table_aligns_columns():
