@@ -19,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ctc_helpers import gaps, inventory, inventory_schema
 from ctc_helpers import resources as res
 from ctc_helpers.display import load_published
 from ctc_helpers.errors import ConfigError, InputFileError
@@ -115,7 +116,7 @@ def test_bank_entries_carry_rating_and_tags(bank):
     assert programmes.loc["komet", "evidence_rating"] == "swedish_rct"
     assert programmes.loc["set", "evidence_rating"] == "not_rated"
     assert programmes.loc["set", "rating_tag"] == "NF"
-    assert set(programmes["rating_tag"]) <= set(res.TAGS)
+    assert set(programmes["rating_tag"]) <= set(inventory_schema.TAGS)
     assert (programmes["age_min"] <= programmes["age_max"]).all()
 
 
@@ -554,7 +555,7 @@ def test_gaps_of_one_area_and_their_texts(current, planted_priorities, bank):
 def test_overlapping_age_ranges_form_clusters():
     group = pd.DataFrame({"programme": ["A", "B", "C", "D"], "age_min": [12, 14, 18, 20],
                           "age_max": [15, 16, 19, 21]})  # fmt: skip
-    clusters = res._overlapping(group)
+    clusters = gaps._overlapping(group)
     assert [c["programme"].tolist() for c in clusters] == [["A", "B"]]
 
 
@@ -698,7 +699,7 @@ def test_city_view_counts_and_plot(current, planted_priorities):
 
 def test_city_view_adds_the_published_share(fake):
     programmes = pd.DataFrame(
-        columns=[*res.current_programmes(pd.DataFrame(columns=res._KEPT_COLUMNS)).columns]
+        columns=[*res.current_programmes(pd.DataFrame(columns=inventory._KEPT_COLUMNS)).columns]
     )
     priorities = res.prioritised_factors(fake, area="norra-hamnen", wave=2025)
     view = res.city_view(programmes, priorities, aggregates=fake.aggregates, wave=2025)
