@@ -22,13 +22,6 @@ API of all of them, so ``resources.<name>`` is the one place to call):
 4. :mod:`~ctc_helpers.gap_report`: :func:`city_view` puts every area's priorities next to its
    programme coverage; the charts, tables and texts of notebook 03 in Swedish or English.
 
-Examples
---------
->>> bank = load_programme_bank()
->>> bank.match("Studiebesök på anstalt")
-'scared_straight'
->>> bank.programme("scared_straight")["flagged"]
-True
 """
 
 from __future__ import annotations
