@@ -17,6 +17,7 @@ import pytest
 import yaml
 from scipy import stats as sps
 
+from ctc_helpers import goal_progress
 from ctc_helpers import goalchain as gc
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import t
@@ -347,7 +348,7 @@ EXPECTED_NORR = {
 
 def test_statuses_of_the_hand_made_chain(evaluated):
     assert _statuses(evaluated) == EXPECTED_NORR
-    assert evaluated.columns.tolist() == gc._EVALUATED_COLUMNS
+    assert evaluated.columns.tolist() == goal_progress._EVALUATED_COLUMNS
 
 
 def _pooled_p(x1: int, x2: int, n: int = N) -> float:
@@ -554,7 +555,7 @@ def test_baseline_differing_from_the_data_is_noted(tmp_path, default_instrument,
 
 def test_no_chain_and_unknown_area(norr, aggregates):
     empty = gc.evaluate_goals(None, aggregates, wave=2025)
-    assert empty.empty and empty.columns.tolist() == gc._EVALUATED_COLUMNS
+    assert empty.empty and empty.columns.tolist() == goal_progress._EVALUATED_COLUMNS
     with pytest.raises(ValueError, match=r"area 'norr', which is not in the aggregate table; its "
                        r"areas: syd"):  # fmt: skip
         gc.evaluate_goals(norr, aggregates.assign(area="syd"), wave=2025)
