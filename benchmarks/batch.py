@@ -6,9 +6,13 @@
    followed by `jupyter nbconvert --to html --no-input` (the same outputs as the batch).
    Target: the batch >= 1.7x faster than the papermill loop on 2 cores.
 2. Per-notebook cost: each phase notebook against an empty notebook (only the parameters cell),
-   both run by `papermill` on the command line for the same area (median of a few runs), and the
-   same inside the batch (mean job time of each phase against the empty notebook as a phase).
+   both run by `papermill` on the command line for the same area, and the same inside the batch
+   (mean job time of each phase against the empty notebook as a phase).
    Target: each phase notebook within 1.5x of the empty notebook.
+   The command-line runs are made in rounds (the empty notebook, then every phase, repeated),
+   so that a machine that slows down or speeds up during the benchmark affects both sides of a
+   ratio alike; the ratio printed is the median of the rounds' ratios, beside the medians of the
+   times themselves.
 
 The machine may be shared: the load average is printed, and beside every wall time the CPU
 time of the child processes (user + system, kernels included) is shown, which competing
@@ -22,7 +26,7 @@ and printed on its own. The loops start with an empty chart cache, so each of th
 draws its own charts, as it would without the batch; the per-notebook CLI figures are given both
 with the charts the batch drew and with an empty cache. Outputs go to benchmarks/output/batch/ (gitignored).
 
-Usage: python benchmarks/batch.py [--areas N] [--repeats N] [--workers N]
+Usage: python benchmarks/batch.py [--areas N] [--repeats N] [--workers N] [--part all|notebooks]
 """
 
 from __future__ import annotations
@@ -113,6 +117,25 @@ def _median_run(
     return statistics.median(t.wall for t in timers), statistics.median(t.cpu for t in timers)
 
 
+def _rounds(runs: dict[str, tuple[Path, dict]], repeats: int) -> dict[str, list[_Timer]]:
+    """``repeats`` rounds of one CLI run of each notebook, in the order given; the timers of
+    each notebook, round by round."""
+    timers: dict[str, list[_Timer]] = {label: [] for label in runs}
+    for _ in range(repeats):
+        for label, (notebook, parameters) in runs.items():
+            with _Timer() as timer:
+                _papermill(notebook, OUT / "single" / f"{notebook.stem}.ipynb", parameters)
+            timers[label].append(timer)
+    return timers
+
+
+def _paired(timers: list[_Timer], base: list[_Timer], what: str) -> float:
+    """Median over the rounds of ``timers[i].what / base[i].what``."""
+    return statistics.median(
+        getattr(t, what) / getattr(b, what) for t, b in zip(timers, base, strict=True)
+    )
+
+
 def _job_means(results) -> dict[str, tuple[float, float]]:
     """Mean wall and CPU seconds per phase of a batch run (CPU from the run's manifest)."""
     manifest = json.loads(Path(results.attrs["run"]["manifest"]).read_text(encoding="utf-8"))
@@ -130,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--areas", type=int, default=None, help="first N areas (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per single-notebook timing")
     parser.add_argument("--workers", type=int, default=None, help="batch workers (default: cores)")
+    parser.add_argument("--part", choices=("all", "notebooks"), default="all",
+                        help="notebooks: only the per-notebook figures (2.)")  # fmt: skip
     args = parser.parse_args(argv)
 
     config = load_run_config(REPO / "reports" / "run.yaml")
@@ -147,6 +172,22 @@ def main(argv: list[str] | None = None) -> int:
           f" {time.perf_counter() - started:.1f} s")  # fmt: skip
 
     jobs = plan_jobs(config, waves=[wave], areas=areas)
+    if args.part == "all":
+        results = _batch_against_loops(
+            config, jobs, folder, wave=wave, areas=areas, workers=workers
+        )
+    else:
+        results = batch.run_reports(
+            config, {wave: folder}, areas=areas, workers=workers, force=True
+        )
+    _per_notebook(config, jobs, folder, results, wave=wave, areas=areas, workers=workers,
+                  repeats=args.repeats)  # fmt: skip
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+def _batch_against_loops(config, jobs, folder: Path, *, wave: int, areas, workers: int):
+    """Section 1: the batch against the sequential loops; returns the batch's results."""
     with _Timer() as batch_timer:
         results = batch.run_reports(
             config, {wave: folder}, areas=areas, workers=workers, force=True
@@ -169,22 +210,35 @@ def main(argv: list[str] | None = None) -> int:
         print(_line(label, timer) + f"   -> batch {timer.wall / batch_timer.wall:.2f}x faster"
               f" (2-core estimate from CPU: {estimate:.2f}x)")  # fmt: skip
     print("   target: batch >= 1.7x faster than the papermill loop on 2 cores")
+    return results
 
+
+def _per_notebook(config, jobs, folder: Path, results, *, wave: int, areas, workers: int,
+                  repeats: int) -> None:  # fmt: skip
+    """Section 2: every phase notebook against the empty notebook, on the CLI and in the batch."""
     area = areas[1] if len(areas) > 1 else CITY
     sample = {job.phase: job.parameters for job in jobs if job.area == area}
     empty_params = {k: v for k, v in sample[config.phases[0]].items() if k in STANDARD_PARAMETERS}
-    empty_wall, empty_cpu = _median_run(EMPTY, empty_params, args.repeats)
-    print(f"\n2. per notebook, area {area!r} (papermill CLI, median of {args.repeats})")
-    print(f"   {'empty notebook':<38} {empty_wall:7.1f} s wall {empty_cpu:7.1f} s CPU")
     batch.run_reports(config, {wave: folder}, areas=[area], workers=workers, force=True)
-    for phase in config.phases:  # charts cached by the batch, as in `ctc run`
-        wall, cpu = _median_run(config.notebook_path(phase), sample[phase], args.repeats)
-        print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
-              f" wall, {cpu / empty_cpu:.2f}x CPU of the empty notebook (target <= 1.5x)")  # fmt: skip
-    print("   the same, drawing its own charts (empty chart cache):")
+    runs = {"empty": (EMPTY, empty_params)}  # charts cached by the batch, as in `ctc run`
+    runs |= {phase: (config.notebook_path(phase), sample[phase]) for phase in config.phases}
+    timers = _rounds(runs, repeats)
+    empty_wall = statistics.median(t.wall for t in timers["empty"])
+    empty_cpu = statistics.median(t.cpu for t in timers["empty"])
+    print(f"\n2. per notebook, area {area!r} (papermill CLI, {repeats} rounds of every notebook;"
+          " medians, and the median of the rounds' ratios)")  # fmt: skip
+    print(f"   {'empty notebook':<38} {empty_wall:7.1f} s wall {empty_cpu:7.1f} s CPU")
+    for phase in config.phases:
+        wall = statistics.median(t.wall for t in timers[phase])
+        cpu = statistics.median(t.cpu for t in timers[phase])
+        ratio_wall = _paired(timers[phase], timers["empty"], "wall")
+        ratio_cpu = _paired(timers[phase], timers["empty"], "cpu")
+        print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {ratio_wall:.2f}x"
+              f" wall, {ratio_cpu:.2f}x CPU of the empty notebook (target <= 1.5x)")  # fmt: skip
+    print("   the same, drawing its own charts (empty chart cache; against the median empty run):")
     for phase in (p for p in config.phases if charts.PHASE_CHARTS.get(p)):
         notebook = config.notebook_path(phase)
-        wall, cpu = _median_run(notebook, sample[phase], args.repeats, cold=folder)
+        wall, cpu = _median_run(notebook, sample[phase], repeats, cold=folder)
         print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
               f" wall, {cpu / empty_cpu:.2f}x CPU")  # fmt: skip
     empty_config = replace(config, notebooks_dir=EMPTY.parent, phases=("empty",),
@@ -199,8 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     for phase, (wall, cpu) in _job_means(results).items():
         print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
               f" wall, {cpu / empty_cpu:.2f}x CPU")  # fmt: skip
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    return 0
 
 
 if __name__ == "__main__":
