@@ -21,7 +21,6 @@ API of all of them, so ``resources.<name>`` is the one place to call):
    :func:`suggest_programmes` make the analysis.
 4. :mod:`~ctc_helpers.gap_report`: :func:`city_view` puts every area's priorities next to its
    programme coverage; the charts, tables and texts of notebook 03 in Swedish or English.
-
 """
 
 from __future__ import annotations
