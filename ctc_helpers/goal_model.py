@@ -25,7 +25,7 @@ import yaml
 from ._yaml import load_yaml
 from .errors import ConfigError
 from .instrument import Instrument, RespondentSchema, load_respondent_schema
-from .paths import REPO_ROOT, SCHEMA_DIR
+from .paths import SCHEMA_DIR, resolve_path
 
 __all__ = [
     "GOAL_SCHEMA_FILE",
@@ -431,19 +431,13 @@ def load_goal_chain(
     )
 
 
-def _resolve(path: str | Path) -> Path:
-    """A relative path that does not exist from here is taken from the repository root."""
-    path = Path(path).expanduser()
-    return REPO_ROOT / path if not path.is_absolute() and not path.exists() else path
-
-
 def goal_chain_path(goal_chain_dir: str | Path, area: str) -> Path:
     """Where the goal chain of ``area`` lives: ``<goal_chain_dir>/<area>.yaml``.
 
     A relative folder that does not exist from the current folder is taken from the repository
     root (so ``"data/sample/goal_chains"`` works from ``notebooks/``).
     """
-    return _resolve(goal_chain_dir) / f"{area}.yaml"
+    return resolve_path(goal_chain_dir) / f"{area}.yaml"
 
 
 def load_area_goal_chain(

@@ -61,7 +61,8 @@ import numpy as np
 import pandas as pd
 
 from .compare import compare_waves
-from .goal_model import TOTAL, Goal, GoalChain, _kind_spec, _resolve, goals_frame
+from .goal_model import TOTAL, Goal, GoalChain, _kind_spec, goals_frame
+from .paths import resolve_path
 from .stats import holm_adjust, label_change
 
 __all__ = [
@@ -291,7 +292,7 @@ def load_programme_figures(inventory_path: str | Path, *, published, wave: int):
         # notebook 03 shows the warnings about flagged programmes; not repeated here
         warnings.simplefilter("ignore", FlaggedProgrammeWarning)
         inventory = load_inventory(
-            _resolve(inventory_path),
+            resolve_path(inventory_path),
             bank=load_programme_bank(),
             areas=published.areas,
             instrument=published.measures,

@@ -37,7 +37,8 @@ from .inventory_schema import (
     load_inventory_schema,
     parse_target,
 )
-from .programme_bank import ProgrammeBank, _resolve
+from .paths import resolve_path
+from .programme_bank import ProgrammeBank
 
 __all__ = [
     "Inventory",
@@ -234,7 +235,7 @@ def load_inventory(
         missing, an unknown or repeated column); the message names the file and the column.
     """
     lang = check_language(lang)
-    path = _resolve(path)
+    path = resolve_path(path)
     schema = load_inventory_schema()
     table, info = _read_table(path, sheet=sheet, lang=lang)
     frame, headers = _canonical_columns(table, schema, path.name, lang)

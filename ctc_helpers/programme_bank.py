@@ -39,7 +39,7 @@ from .inventory_schema import (
     _texts,
     load_inventory_schema,
 )
-from .paths import REPO_ROOT
+from .paths import resolve_path
 
 __all__ = [
     "ProgrammeBank",
@@ -188,13 +188,7 @@ def _extra_paths(extra: str | Path | Sequence[str | Path] | None) -> list[Path]:
     if extra is None or (isinstance(extra, str) and not extra.strip()):
         return []
     items = [extra] if isinstance(extra, str | Path) else list(extra)
-    return [_resolve(p) for p in items if str(p).strip()]
-
-
-def _resolve(path: str | Path) -> Path:
-    """A path as given, or relative to the repository root when it does not exist here."""
-    path = Path(path).expanduser()
-    return path if path.is_absolute() or path.exists() else REPO_ROOT / path
+    return [resolve_path(p) for p in items if str(p).strip()]
 
 
 def _parse_ratings(raw: Any, where: str) -> pd.DataFrame:

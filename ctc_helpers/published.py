@@ -41,7 +41,7 @@ import pandas as pd
 
 from .errors import InputFileError
 from .i18n import check_language, t, text_of
-from .paths import REPO_ROOT
+from .paths import resolve_path
 
 __all__ = [
     "CITY",
@@ -200,18 +200,6 @@ def load_published(data_dir: str | Path, *, min_cell: int | None = None) -> Publ
     frames = {name: _hide_suppressed(frame, name, shown_min) for name, frame in frames.items()}
     frames["measures"] = _normalise_measures(frames["measures"], path)
     return Published(path=path, run_info=run_info, min_cell=shown_min, **frames)
-
-
-def resolve_path(path: str | Path) -> Path:
-    """A relative path from the current folder when it exists there, else from the repository.
-
-    >>> resolve_path("data_schema").name
-    'data_schema'
-    """
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute() or candidate.exists():
-        return candidate
-    return REPO_ROOT / candidate
 
 
 def _resolve_dir(data_dir: str | Path) -> Path:

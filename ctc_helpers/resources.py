@@ -72,7 +72,8 @@ from .inventory_schema import (
     parse_target,
     survey_ages,
 )
-from .programme_bank import ProgrammeBank, _resolve, load_programme_bank
+from .paths import resolve_path
+from .programme_bank import ProgrammeBank, load_programme_bank
 
 __all__ = [
     "DEFAULT_BANK",
@@ -145,7 +146,7 @@ def load_enrolment(
     """
     columns = ["wave", "area", "grade", "enrolled"]
     if path is not None and str(path).strip():
-        return _enrolment_file(_resolve(path), columns)
+        return _enrolment_file(resolve_path(path), columns)
     if participation is None or "enrolled" not in participation.columns:
         return pd.DataFrame(columns=columns)
     rows = participation.loc[
@@ -380,7 +381,9 @@ def prioritised_factors(
     """
     present = set(published.aggregates.loc[published.aggregates["wave"].eq(wave), "area"])
     areas = [a for a in published.areas["area_id"] if a in present] if area == CITY else [area]
-    folder = _resolve(priorities_dir) if priorities_dir and str(priorities_dir).strip() else None
+    folder = (
+        resolve_path(priorities_dir) if priorities_dir and str(priorities_dir).strip() else None
+    )
     frames = [_area_priorities(published, a, wave, folder, previous_wave) for a in areas]
     columns = ["area", "factor", "kind", "source", "rank", "decided", "choice_wave"]
     frames = [f for f in frames if not f.empty]
