@@ -25,10 +25,10 @@ run: $(STAMP) ## Main job: the per-area batch on the synthetic demo city (report
 	$(CTC) run
 
 # Debian's chromium for the browser tests (reports and dashboards read in a headless browser).
-# Installed with apt when it is missing (as root, or through sudo). CTC_SKIP_BROWSER=1 runs the
+# Installed with apt when it is missing (as root, or through sudo); CTC_CHROMIUM names another. CTC_SKIP_BROWSER=1 runs the
 # tests without it: the browser tests are then skipped, never silently in CI (CI=1 fails them).
 browser: ## Install Debian's chromium for the browser tests (apt-get; root or sudo)
-	@if [ -x /usr/bin/chromium ] || [ -n "$$CTC_SKIP_BROWSER" ]; then exit 0; fi; \
+	@if [ -n "$$CTC_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || [ -n "$$CTC_SKIP_BROWSER" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "chromium is missing and this is not a Debian machine: install it, or set CTC_SKIP_BROWSER=1 to skip the browser tests" >&2; exit 1; \
 	fi; \

@@ -101,32 +101,26 @@ def _loop(jobs, root: Path, *, html: bool, folder: Path) -> _Timer:
     return timer
 
 
-def _median_run(
-    notebook: Path, parameters: dict, repeats: int, *, cold: Path | None = None
-) -> tuple[float, float]:
-    """Median wall and CPU time of ``repeats`` CLI runs; ``cold``: clear that folder's chart
-    cache before each run (the notebook draws its charts itself)."""
-    output = OUT / "single" / f"{notebook.stem}.ipynb"
-    timers = []
-    for _ in range(repeats):
-        if cold is not None:
-            _clear_charts(cold)
-        with _Timer() as timer:
-            _papermill(notebook, output, parameters)
-        timers.append(timer)
-    return statistics.median(t.wall for t in timers), statistics.median(t.cpu for t in timers)
-
-
-def _rounds(runs: dict[str, tuple[Path, dict]], repeats: int) -> dict[str, list[_Timer]]:
+def _rounds(
+    runs: dict[str, tuple[Path, dict]], repeats: int, *, cold: Path | None = None
+) -> dict[str, list[_Timer]]:
     """``repeats`` rounds of one CLI run of each notebook, in the order given; the timers of
-    each notebook, round by round."""
+    each notebook, round by round. ``cold``: clear that folder's chart cache before each run
+    (the notebook draws its charts itself)."""
     timers: dict[str, list[_Timer]] = {label: [] for label in runs}
     for _ in range(repeats):
         for label, (notebook, parameters) in runs.items():
+            if cold is not None:
+                _clear_charts(cold)
             with _Timer() as timer:
                 _papermill(notebook, OUT / "single" / f"{notebook.stem}.ipynb", parameters)
             timers[label].append(timer)
     return timers
+
+
+def _medians(timers: list[_Timer]) -> tuple[float, float]:
+    """Median wall and CPU seconds."""
+    return statistics.median(t.wall for t in timers), statistics.median(t.cpu for t in timers)
 
 
 def _paired(timers: list[_Timer], base: list[_Timer], what: str) -> float:
@@ -223,22 +217,20 @@ def _per_notebook(config, jobs, folder: Path, results, *, wave: int, areas, work
     runs = {"empty": (EMPTY, empty_params)}  # charts cached by the batch, as in `ctc run`
     runs |= {phase: (config.notebook_path(phase), sample[phase]) for phase in config.phases}
     timers = _rounds(runs, repeats)
-    empty_wall = statistics.median(t.wall for t in timers["empty"])
-    empty_cpu = statistics.median(t.cpu for t in timers["empty"])
+    empty_wall, empty_cpu = _medians(timers["empty"])
     print(f"\n2. per notebook, area {area!r} (papermill CLI, {repeats} rounds of every notebook;"
           " medians, and the median of the rounds' ratios)")  # fmt: skip
     print(f"   {'empty notebook':<38} {empty_wall:7.1f} s wall {empty_cpu:7.1f} s CPU")
     for phase in config.phases:
-        wall = statistics.median(t.wall for t in timers[phase])
-        cpu = statistics.median(t.cpu for t in timers[phase])
+        wall, cpu = _medians(timers[phase])
         ratio_wall = _paired(timers[phase], timers["empty"], "wall")
         ratio_cpu = _paired(timers[phase], timers["empty"], "cpu")
         print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {ratio_wall:.2f}x"
               f" wall, {ratio_cpu:.2f}x CPU of the empty notebook (target <= 1.5x)")  # fmt: skip
     print("   the same, drawing its own charts (empty chart cache; against the median empty run):")
-    for phase in (p for p in config.phases if charts.PHASE_CHARTS.get(p)):
-        notebook = config.notebook_path(phase)
-        wall, cpu = _median_run(notebook, sample[phase], repeats, cold=folder)
+    drawn = {p: runs[p] for p in config.phases if charts.PHASE_CHARTS.get(p)}
+    for phase, phase_timers in _rounds(drawn, repeats, cold=folder).items():
+        wall, cpu = _medians(phase_timers)
         print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
               f" wall, {cpu / empty_cpu:.2f}x CPU")  # fmt: skip
     empty_config = replace(config, notebooks_dir=EMPTY.parent, phases=("empty",),
