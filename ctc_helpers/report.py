@@ -312,17 +312,7 @@ def build_report(spec: Mapping[str, Any]) -> dict[str, Any]:
     partial = output_ipynb.with_name(output_ipynb.stem + ".partial.ipynb")
     start = time.perf_counter()
     try:
-        nb = papermill.execute_notebook(
-            str(spec["notebook"]),
-            str(partial),
-            parameters=dict(spec["parameters"]),
-            kernel_name=spec["kernel"],
-            execution_timeout=int(spec["timeout"]),
-            request_save_on_cell_execute=False,
-            progress_bar=False,
-            log_output=False,
-            cwd=str(output_ipynb.parent),
-        )
+        nb = _execute_notebook(spec, partial, cwd=output_ipynb.parent)
     except papermill.PapermillExecutionError as exc:
         os.replace(partial, output_ipynb)
         return _failed(f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}", start)
@@ -341,6 +331,39 @@ def build_report(spec: Mapping[str, Any]) -> dict[str, Any]:
         "execute_seconds": round(executed - start, 3),
         "html_seconds": round(time.perf_counter() - executed, 3),
     }
+
+
+# A kernel can die while it starts, before it has run anything: jupyter_client picks free ports
+# and releases them before the kernel binds them, so a kernel started at the same moment can
+# take one (nteract/papermill#511). Nothing has run then, so the notebook is started again.
+KERNEL_STARTS = 2
+_KERNEL_START_FAILED = "Kernel died before replying to kernel_info"
+
+
+def _execute_notebook(spec: Mapping[str, Any], partial: Path, *, cwd: Path) -> Any:
+    """papermill on the template, starting the kernel up to ``KERNEL_STARTS`` times."""
+    import papermill
+
+    def run() -> Any:
+        return papermill.execute_notebook(
+            str(spec["notebook"]),
+            str(partial),
+            parameters=dict(spec["parameters"]),
+            kernel_name=spec["kernel"],
+            execution_timeout=int(spec["timeout"]),
+            request_save_on_cell_execute=False,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(cwd),
+        )
+
+    for _ in range(KERNEL_STARTS - 1):
+        try:
+            return run()
+        except RuntimeError as exc:
+            if str(exc) != _KERNEL_START_FAILED:
+                raise
+    return run()
 
 
 def _failed(message: str, start: float) -> dict[str, Any]:

@@ -192,3 +192,52 @@ def test_index_page(tmp_path: Path) -> None:
     ).read_text(encoding="utf-8")
     assert "Whole municipality" in english and "failed" in english and "Survey 2025" in english
     assert "Synthetic" not in english
+
+
+def _kernel_dies_on_start(times: int):
+    """A stand-in for papermill.execute_notebook whose kernel dies on start ``times`` times."""
+    import papermill
+
+    real, calls = papermill.execute_notebook, []
+
+    def execute(*args, **kwargs):
+        calls.append(args)
+        if len(calls) <= times:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    return execute, calls
+
+
+def _empty_spec(out: Path) -> dict:
+    return {
+        "notebook": str(REPO / "notebooks" / "tests" / "empty.ipynb"),
+        "output_ipynb": str(out / "empty.ipynb"),
+        "output_html": str(out / "empty.html"),
+        "parameters": {"area": "norr", "output_dir": str(out)},
+        "kernel": "ctc",
+        "timeout": 120,
+        "lang": "sv",
+    }
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_on_start_is_started_again(tmp_path, monkeypatch) -> None:
+    import papermill
+
+    execute, calls = _kernel_dies_on_start(times=1)
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    result = build_report(_empty_spec(tmp_path))
+    assert result["status"] == "ok", result["message"]
+    assert len(calls) == 2 and (tmp_path / "empty.html").is_file()
+
+
+def test_a_kernel_that_keeps_dying_fails_the_report(tmp_path, monkeypatch) -> None:
+    import papermill
+
+    execute, calls = _kernel_dies_on_start(times=report.KERNEL_STARTS)
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    result = build_report(_empty_spec(tmp_path))
+    assert result["status"] == "failed" and len(calls) == report.KERNEL_STARTS
+    assert result["message"] == "RuntimeError: Kernel died before replying to kernel_info"
+    assert not (tmp_path / "empty.html").exists()
