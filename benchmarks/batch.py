@@ -21,7 +21,7 @@ shared by the workers.
 
 The published folder is prepared once beforehand (`batch.prepare`; its time is printed too):
 notebooks only read the published tables. The batch draws the reports' charts into the chart
-cache before it runs the notebooks (`ctc_helpers.charts`); that step is inside the batch's time
+cache before it runs the notebooks (`ctc_helpers.plots.cache`); that step is inside the batch's time
 and printed on its own. The loops start with an empty chart cache, so each of their notebooks
 draws its own charts, as it would without the batch; the per-notebook CLI figures are given both
 with the charts the batch drew and with an empty cache. Outputs go to benchmarks/output/batch/ (gitignored).
@@ -47,8 +47,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ctc_helpers import batch, charts
-from ctc_helpers.runfile import CITY, STANDARD_PARAMETERS, load_run_config, plan_jobs
+from ctc_helpers.batch import run as batch
+from ctc_helpers.config.run import CITY, STANDARD_PARAMETERS, load_run_config, plan_jobs
+from ctc_helpers.plots import cache as charts
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "output" / "batch"

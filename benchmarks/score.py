@@ -51,7 +51,7 @@ def _with_missing(
 
 def make_respondents(n: int, n_areas: int, seed: int) -> pd.DataFrame:
     """Random respondents in the shape of ``docs/ARCHITECTURE.md`` (items as Int8)."""
-    from ctc_helpers.instrument import load_instrument, load_respondent_schema
+    from ctc_helpers.config.instrument import load_instrument, load_respondent_schema
 
     inst, schema = load_instrument(), load_respondent_schema()
     rng = np.random.default_rng(seed)
@@ -114,9 +114,9 @@ def _since(start: tuple[float, float]) -> dict:
 
 
 def _child_pipeline(path: Path, *, suppress: bool) -> dict:
-    from ctc_helpers import privacy
-    from ctc_helpers.instrument import load_instrument, load_respondent_schema
-    from ctc_helpers.profile import aggregate, prepare_scored
+    from ctc_helpers.config.instrument import load_instrument, load_respondent_schema
+    from ctc_helpers.privacy import suppress as privacy
+    from ctc_helpers.survey.profile import aggregate, prepare_scored
 
     inst, schema = load_instrument(), load_respondent_schema()
     respondents = pd.read_parquet(path)
@@ -146,7 +146,7 @@ def _child_pipeline(path: Path, *, suppress: bool) -> dict:
 def _child_floor(path: Path) -> dict:
     """Item means per scale and a group-by of the flags in bare NumPy (no checks, no reversal,
     no percentiles, a fixed cut point)."""
-    from ctc_helpers.instrument import load_instrument
+    from ctc_helpers.config.instrument import load_instrument
 
     inst = load_instrument()
     respondents = pd.read_parquet(path)

@@ -14,27 +14,35 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-from .errors import CTCError
-from .i18n import LANGUAGES, default_language, t
-from .paths import REPO_ROOT
+from ctc_helpers.errors import CTCError
+from ctc_helpers.i18n import LANGUAGES, default_language, t
+from ctc_helpers.paths import REPO_ROOT
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 # sub-command -> (module, function, help text)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": (
-        "ctc_helpers.io",
+        "ctc_helpers.ingest.readers",
         "command_validate",
         "check survey files without writing anything",
     ),
     "ingest": (
-        "ctc_helpers.io",
+        "ctc_helpers.ingest.readers",
         "command_ingest",
         "validate survey files and store them as Parquet",
     ),
-    "demo-data": ("ctc_helpers.synth", "command_demo_data", "regenerate the synthetic demo city"),
-    "run": ("ctc_helpers.batch", "command_run", "run the per-area report batch"),
-    "dashboard": ("ctc_helpers.dashboard", "command_dashboard", "serve the Voilà dashboards"),
+    "demo-data": (
+        "ctc_helpers.demo.synth",
+        "command_demo_data",
+        "regenerate the synthetic demo city",
+    ),
+    "run": ("ctc_helpers.batch.run", "command_run", "run the per-area report batch"),
+    "dashboard": (
+        "ctc_helpers.dashboard.server",
+        "command_dashboard",
+        "serve the Voilà dashboards",
+    ),
 }
 
 

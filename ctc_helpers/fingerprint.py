@@ -16,8 +16,6 @@ from pathlib import Path
 
 __all__ = ["code_fingerprint", "file_sha256", "folder_checksum"]
 
-_PACKAGE = Path(__file__).resolve().parent
-
 
 def file_sha256(path: Path) -> str:
     """The SHA-256 checksum of a file (hex)."""
@@ -44,10 +42,11 @@ def folder_checksum(folder: Path) -> str:
 
 @cache
 def code_fingerprint() -> str:
-    """Checksum of ``ctc_helpers/*.py`` and ``data_schema/*.yaml`` (computed once per process)."""
-    from .paths import SCHEMA_DIR
+    """Checksum of ``ctc_helpers/**/*.py`` and ``data_schema/*.yaml`` (computed once per process)."""
+    from ctc_helpers.paths import PACKAGE_DIR, SCHEMA_DIR
 
     digest = hashlib.sha256()
-    for path in [*sorted(_PACKAGE.glob("*.py")), *sorted(Path(SCHEMA_DIR).glob("*.yaml"))]:
-        digest.update(f"{path.name}\0{file_sha256(path)}\n".encode())
+    for path in [*sorted(PACKAGE_DIR.rglob("*.py")), *sorted(Path(SCHEMA_DIR).glob("*.yaml"))]:
+        name = path.relative_to(path.parents[1] if path.suffix == ".yaml" else PACKAGE_DIR)
+        digest.update(f"{name.as_posix()}\0{file_sha256(path)}\n".encode())
     return digest.hexdigest()

@@ -10,9 +10,9 @@ import os
 from functools import cache
 from pathlib import Path
 
-from ._yaml import load_yaml
-from .errors import ConfigError
-from .paths import SCHEMA_DIR
+from ctc_helpers.config.yaml_load import load_yaml
+from ctc_helpers.errors import ConfigError
+from ctc_helpers.paths import SCHEMA_DIR
 
 __all__ = ["LANGUAGES", "default_language", "check_language", "message_keys", "t", "text_of"]
 

@@ -9,7 +9,8 @@ __all__ = [
     "resolve_path",
 ]  # fmt: skip
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
 SCHEMA_DIR = REPO_ROOT / "data_schema"
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 REPORTS_DIR = REPO_ROOT / "reports"

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from ctc_helpers.instrument import load_instrument, load_respondent_schema  # noqa: E402
+from ctc_helpers.config.instrument import load_instrument, load_respondent_schema  # noqa: E402
 
 TESTS_DIR = Path(__file__).resolve().parent
 DATA_DIR = TESTS_DIR / "data"
@@ -49,10 +49,10 @@ def _close_figures():
 @pytest.fixture(scope="session")
 def demo_aggregates():
     """The real pipeline on the committed demo city: ingest, score, aggregate (about 15 s)."""
-    from ctc_helpers.instrument import load_areas, load_respondent_schema
-    from ctc_helpers.io import load_survey
+    from ctc_helpers.config.instrument import load_areas, load_respondent_schema
+    from ctc_helpers.ingest.readers import load_survey
     from ctc_helpers.paths import SAMPLE_DIR
-    from ctc_helpers.profile import aggregate, prepare_scored
+    from ctc_helpers.survey.profile import aggregate, prepare_scored
 
     instrument = load_instrument()
     files = sorted(SAMPLE_DIR.glob("exempelstad_*.csv"))

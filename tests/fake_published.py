@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.compare import compare_to_city, compare_waves
 from ctc_helpers.stats import wilson_ci
+from ctc_helpers.survey.compare import compare_to_city, compare_waves
 
 WAVES = (2023, 2025)
 GRADES = ("ak7", "ak9")

@@ -1,4 +1,4 @@
-"""ctc_helpers.actionplan (the draft goal chain) and notebook 03, run with papermill.
+"""ctc_helpers.phases.gaps.actionplan (the draft goal chain) and notebook 03, run with papermill.
 
 Expected baselines are read directly from the fake published aggregates; targets are worked out
 by hand from the documented defaults (10 % relative change, reach 60 %, fidelity 80 %).
@@ -17,12 +17,13 @@ import papermill as pm
 import pytest
 import yaml
 
-from ctc_helpers import actionplan, resources
-from ctc_helpers.display import load_published
-from ctc_helpers.goalchain import load_goal_chain
-from ctc_helpers.instrument import load_instrument
+from ctc_helpers.config.instrument import load_instrument
+from ctc_helpers.config.run import STANDARD_PARAMETERS
 from ctc_helpers.paths import NOTEBOOKS_DIR, SAMPLE_DIR
-from ctc_helpers.runfile import STANDARD_PARAMETERS
+from ctc_helpers.phases.gaps import actionplan
+from ctc_helpers.phases.gaps import inputs as resources
+from ctc_helpers.views.goal_chain import load_goal_chain
+from ctc_helpers.views.tables import load_published
 from tests.fake_published import write_fake_published
 
 NOTEBOOK = NOTEBOOKS_DIR / "03_gap_analysis.ipynb"

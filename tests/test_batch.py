@@ -25,15 +25,15 @@ import psutil
 import pytest
 import yaml
 
-from ctc_helpers import batch
-from ctc_helpers.errors import ConfigError
-from ctc_helpers.runfile import (
+from ctc_helpers.batch import run as batch
+from ctc_helpers.config.run import (
     CITY,
     check_parameters,
     load_run_config,
     plan_jobs,
     run_config_from_dict,
 )
+from ctc_helpers.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_NOTEBOOKS = REPO / "notebooks" / "tests"
@@ -471,7 +471,7 @@ MIN_CELL = 10
 def small_city(tmp_path_factory):
     """A small synthetic city (400 respondents per wave) with one questionnaire that has an
     impossible grade, prepared once for the latest wave."""
-    from ctc_helpers.synth import write_city
+    from ctc_helpers.demo.synth import write_city
 
     root = tmp_path_factory.mktemp("small_city")
     write_city(root / "data", respondents_per_wave=400)
@@ -517,7 +517,7 @@ def _survey_rows(root: Path) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_prepare_writes_the_published_folder(small_city) -> None:
-    from ctc_helpers.instrument import load_instrument
+    from ctc_helpers.config.instrument import load_instrument
 
     folder = small_city["prepared"].folders[2025]
     assert folder == small_city["root"] / "reports" / "2025" / "data"
@@ -660,7 +660,7 @@ def test_real_batch_on_a_small_city(small_city) -> None:
         for phase in REAL_PHASES
     ], results["message"].tolist()
     reports = small_city["root"] / "reports" / "2025"
-    from ctc_helpers.report import external_references
+    from ctc_helpers.batch.execute import external_references
 
     for area in (CITY, AREA):
         for phase in REAL_PHASES:
@@ -679,11 +679,12 @@ def test_real_batch_on_a_small_city(small_city) -> None:
 def test_package_byte_code_is_written_for_the_kernels():
     import importlib.util
 
-    from ctc_helpers import batch as batch_module
+    from ctc_helpers.batch import run as batch_module
+    from ctc_helpers.paths import PACKAGE_DIR
 
-    package = Path(batch_module.__file__).resolve().parent
-    shutil.rmtree(package / "__pycache__", ignore_errors=True)  # only a cache
+    for cache in PACKAGE_DIR.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)  # only a cache
     batch_module._compile_package()
-    for source in package.glob("*.py"):
+    for source in PACKAGE_DIR.rglob("*.py"):
         cached = Path(importlib.util.cache_from_source(str(source)))
         assert cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime, source.name

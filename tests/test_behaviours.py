@@ -1,4 +1,4 @@
-"""Tests for ctc_helpers.behaviours (rules of the mini instrument, worked out by hand)."""
+"""Tests for ctc_helpers.survey.behaviours (rules of the mini instrument, worked out by hand)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from ctc_helpers.behaviours import classify_behaviours, classify_composites
-from ctc_helpers.instrument import load_instrument
-
 from .conftest import DATA_DIR
+
+from ctc_helpers.config.instrument import load_instrument
+from ctc_helpers.survey.behaviours import classify_behaviours, classify_composites
 
 NA = pd.NA
 NAN = np.nan

@@ -1,4 +1,4 @@
-"""The chart cache of the phase reports (ctc_helpers.charts) and the folder checksum it relies on."""
+"""The chart cache of the phase reports (ctc_helpers.plots.cache) and the folder checksum it relies on."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ctc_helpers import charts
-from ctc_helpers.display import load_published
 from ctc_helpers.fingerprint import folder_checksum
+from ctc_helpers.plots import cache as charts
+from ctc_helpers.views.tables import load_published
 from tests.fake_published import write_fake_published
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -220,7 +220,7 @@ def test_gap_inputs_are_read_again_when_the_inventory_changed(folder: Path, monk
     gap_inputs = {k: v for k, v in inputs.items() if k != "low_reach"}
     calls = []
     monkeypatch.setattr(charts, "_GAP_MEMO", {})
-    from ctc_helpers import resources
+    from ctc_helpers.phases.gaps import inputs as resources
 
     real = resources.load_gap_inputs
     monkeypatch.setattr(

@@ -1,4 +1,4 @@
-"""Tests for ctc_helpers.compare, on hand-made aggregate tables.
+"""Tests for ctc_helpers.survey.compare, on hand-made aggregate tables.
 
 Expected statistics come from statsmodels (independent of ctc_helpers.stats): the Newcombe
 interval (``confint_proportions_2indep(method="newcomb")``), the pooled z-test
@@ -15,8 +15,8 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from ctc_helpers.compare import compare_to_city, compare_waves
 from ctc_helpers.errors import ComparisonError
+from ctc_helpers.survey.compare import compare_to_city, compare_waves
 
 
 def _row(wave, area, measure, n, flagged, *, version="v1", kind="risk", suppressed=False):

@@ -1,4 +1,4 @@
-"""Tests for ctc_helpers.cutpoints (percentiles worked out by hand, semantics incl. ties)."""
+"""Tests for ctc_helpers.survey.cutpoints (percentiles worked out by hand, semantics incl. ties)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from .conftest import DATA_DIR
 
-from ctc_helpers.cutpoints import (
+from ctc_helpers.config.instrument import load_instrument
+from ctc_helpers.errors import ConfigError
+from ctc_helpers.survey.cutpoints import (
     CUTPOINT_COLUMNS,
     apply_cutpoints,
     derive_cutpoints,
@@ -17,10 +20,6 @@ from ctc_helpers.cutpoints import (
     measure_versions,
     save_cutpoints,
 )
-from ctc_helpers.errors import ConfigError
-from ctc_helpers.instrument import load_instrument
-
-from .conftest import DATA_DIR
 
 
 def _scored(rows: list[tuple]) -> pd.DataFrame:

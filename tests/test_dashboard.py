@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ctc_helpers import dashboard
-from ctc_helpers import dashboard_views as views
+from ctc_helpers.dashboard import server as dashboard
+from ctc_helpers.dashboard import views
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.paths import REPO_ROOT
 from tests.fake_published import AREAS, write_fake_published
@@ -371,7 +371,7 @@ def test_navigation_links_carry_the_chosen_area(data):
 
 
 def test_a_failing_update_shows_a_friendly_message(data, monkeypatch, tmp_path):
-    from ctc_helpers import plots
+    from ctc_helpers.plots import profile as plots
 
     monkeypatch.setattr(dashboard, "LOG_FILE", tmp_path / "dashboard.log")
     view = views.profile_view(data, area=AREA, lang="sv")
@@ -646,7 +646,7 @@ def test_dashboard_notebooks_are_a_title_imports_and_one_call(view, name):
     kinds = [cell.cell_type for cell in nb.cells]
     assert kinds == ["markdown", "code", "code"]
     assert nb.cells[0].source.startswith("# ")
-    assert nb.cells[1].source == "from ctc_helpers.dashboard import app"
+    assert nb.cells[1].source == "from ctc_helpers.dashboard.server import app"
     assert nb.cells[2].source == f'app("{view}")'
     assert all(not cell.get("outputs") and cell.get("execution_count") is None
                for cell in nb.cells if cell.cell_type == "code")  # fmt: skip

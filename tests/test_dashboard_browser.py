@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ctc_helpers import dashboard
+from ctc_helpers.dashboard import server as dashboard
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.fake_published import write_fake_published
 

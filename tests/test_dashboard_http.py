@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from ctc_helpers import dashboard
+from ctc_helpers.dashboard import server as dashboard
 from tests.fake_published import write_fake_published
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ctc_helpers.compare import compare_to_city
 from ctc_helpers.paths import SAMPLE_DIR
+from ctc_helpers.survey.compare import compare_to_city
 
 TRUTH = yaml.safe_load((SAMPLE_DIR / "planted_truth.yaml").read_text(encoding="utf-8"))
 LEVELS = [e for e in TRUTH["planted_effects"] if e["kind"] == "level"]

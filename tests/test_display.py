@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.display on the fake published folder (tests/fake_published.py)."""
+"""Tests of ctc_helpers.views.tables on the fake published folder (tests/fake_published.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctc_helpers import display
 from ctc_helpers.i18n import t
-from ctc_helpers.prioritize import load_team_choices, rank_factors
+from ctc_helpers.phases.prioritization import load_team_choices, rank_factors
+from ctc_helpers.views import tables as display
 from tests.fake_published import write_fake_published
 
 MARKER = "–"

@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.followup, the demo-city acceptance tests, and notebook 04 under papermill.
+"""Tests of ctc_helpers.views.followup, the demo-city acceptance tests, and notebook 04 under papermill.
 
 Expected values come from the R / literature references in ../shared/reference/stats/, from
 plain formulas written here, or from statsmodels fitted directly (not through ctc_helpers).
@@ -18,14 +18,13 @@ import pandas as pd
 import papermill as pm
 import pytest
 import yaml
+from .conftest import REFERENCE_DIR
 from scipy import stats as sps
 
-from ctc_helpers import followup as fu
 from ctc_helpers.errors import ComparisonError
 from ctc_helpers.paths import NOTEBOOKS_DIR, SAMPLE_DIR
 from ctc_helpers.stats import newcombe_diff_ci
-
-from .conftest import REFERENCE_DIR
+from ctc_helpers.views import followup as fu
 
 V1 = "ctc-default-2026.1/ref-2021/P75-P90/aaaa1111"
 V2 = "ctc-default-2026.1/ref-2023/P75-P90/bbbb2222"
@@ -477,7 +476,7 @@ def test_plot_trends(three_waves):
 
 
 def test_focus_measures_and_results_record(three_waves, default_instrument):
-    from ctc_helpers import goalchain as gc
+    from ctc_helpers.views import goal_chain as gc
 
     chain = gc.GoalChain(
         area="norr", baseline_wave=2021,
@@ -569,7 +568,7 @@ def test_no_change_is_reported_where_none_was_planted(demo_aggregates):
 
 
 def test_demo_goal_chains_load_and_evaluate(demo_aggregates, default_instrument):
-    from ctc_helpers import goalchain as gc
+    from ctc_helpers.views import goal_chain as gc
 
     files = sorted((SAMPLE_DIR / "goal_chains").glob("*.yaml"))
     assert files, "the demo city has at least one goal chain"
@@ -607,7 +606,7 @@ def test_notebook_house_style():
     for line in nb.cells[1].source.splitlines():
         assert re.match(r"^\w+: (str|int) = .+  # \S", line), line
     imports = code[1].source
-    assert imports.startswith("from ctc_helpers import charts,") and "matplotlib" not in imports
+    assert imports.startswith("from ctc_helpers") and "matplotlib" not in imports
     for cell in code[2:]:
         assert not FORBIDDEN.search(cell.source), cell.source
 

@@ -1,11 +1,11 @@
-"""Tests of ctc_helpers.glossary (data_schema/glossary.yaml)."""
+"""Tests of ctc_helpers.config.glossary (data_schema/glossary.yaml)."""
 
 from __future__ import annotations
 
 import pytest
 
+from ctc_helpers.config.glossary import load_glossary
 from ctc_helpers.errors import ConfigError
-from ctc_helpers.glossary import load_glossary
 
 REQUIRED_TERMS = {
     "risk_factor", "protective_factor", "universal_prevention", "selective_prevention",

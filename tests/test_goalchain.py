@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.goalchain: loading goal chains, goal statuses, display and the chain plot.
+"""Tests of ctc_helpers.views.goal_chain: loading goal chains, goal statuses, display and the chain plot.
 
 The aggregate table and the programme inventory are hand-made below (400 respondents per wave
 and measure, so every share is a round number); the goal files are in tests/data/goal_chains/
@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from .conftest import DATA_DIR
 from scipy import stats as sps
 
-from ctc_helpers import goal_progress
-from ctc_helpers import goalchain as gc
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import t
-
-from .conftest import DATA_DIR
+from ctc_helpers.phases.followup import goal_progress
+from ctc_helpers.views import goal_chain as gc
 
 GOALS_DIR = DATA_DIR / "goal_chains"
 RISK = "ctc-default-2026.1/ref-2021/P75-P90/aaaa1111"
@@ -659,7 +658,7 @@ def test_plot_empty_chain():
 
 
 def test_load_programme_figures_from_an_inventory_file(tmp_path):
-    from ctc_helpers.display import load_published
+    from ctc_helpers.views.tables import load_published
     from tests.fake_published import write_fake_published
 
     write_fake_published(tmp_path / "data")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-
-from ctc_helpers.errors import ConfigError, InputFileError
-from ctc_helpers.instrument import load_areas, load_instrument
-
 from .conftest import DATA_DIR
+
+from ctc_helpers.config.instrument import load_areas, load_instrument
+from ctc_helpers.errors import ConfigError, InputFileError
 
 
 def _write_variant(tmp_path, change):

@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.io: reading files, the bad-file corpus, load_survey, write_ingest, CLI."""
+"""Tests of ctc_helpers.ingest.readers: reading files, the bad-file corpus, load_survey, write_ingest, CLI."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from ctc_helpers import io as ingest_io
 from ctc_helpers.cli import main as ctc_main
+from ctc_helpers.config.instrument import DEFAULT_INSTRUMENT, load_instrument
 from ctc_helpers.errors import CTCError, InputFileError
-from ctc_helpers.instrument import DEFAULT_INSTRUMENT, load_instrument
-from ctc_helpers.io import IngestResult, load_survey, read_table, write_ingest
+from ctc_helpers.ingest import readers as ingest_io
+from ctc_helpers.ingest.readers import IngestResult, load_survey, read_table, write_ingest
 from ctc_helpers.paths import SAMPLE_DIR
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"

@@ -16,9 +16,9 @@ import pandas as pd
 import papermill as pm
 import pytest
 
+from ctc_helpers.config.run import STANDARD_PARAMETERS
 from ctc_helpers.i18n import t
 from ctc_helpers.paths import NOTEBOOKS_DIR, REPO_ROOT
-from ctc_helpers.runfile import STANDARD_PARAMETERS
 from tests.fake_published import write_fake_published
 
 TEMPLATES = ("01_survey_analysis", "02_factor_prioritization")
@@ -213,8 +213,8 @@ def test_unknown_area_stops_the_notebook_with_a_clear_message(folders, tmp_path)
 @pytest.fixture(scope="module")
 def scored_file(folders):
     """Private scored rows of the small test instrument (as the run cache holds them)."""
-    from ctc_helpers.instrument import load_instrument
-    from ctc_helpers.profile import prepare_scored
+    from ctc_helpers.config.instrument import load_instrument
+    from ctc_helpers.survey.profile import prepare_scored
 
     instrument = load_instrument(REPO_ROOT / "tests" / "data" / "mini_instrument.yaml")
     rng = np.random.default_rng(20261123)

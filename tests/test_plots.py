@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.plots: every chart type drawn on the shipped pandas and matplotlib.
+"""Tests of ctc_helpers.plots.profile: every chart type drawn on the shipped pandas and matplotlib.
 
 Expected bar lengths and marker positions come from the unsuppressed fake table computed with plain
 pandas (tests/fake_published.py); suppressed values must never be drawn.
@@ -15,8 +15,9 @@ from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 from matplotlib.patches import Rectangle
 
-from ctc_helpers import display, plots
-from ctc_helpers.prioritize import rank_factors
+from ctc_helpers.phases.prioritization import rank_factors
+from ctc_helpers.plots import profile as plots
+from ctc_helpers.views import tables as display
 from tests.fake_published import SENTINEL_PCT, write_fake_published
 
 

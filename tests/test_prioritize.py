@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.prioritize on hand-made published tables (expected values by hand)."""
+"""Tests of ctc_helpers.phases.prioritization on hand-made published tables (expected values by hand)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.paths import SAMPLE_DIR
-from ctc_helpers.prioritize import (
+from ctc_helpers.phases.prioritization import (
     RANK_COLUMNS,
     compare_choices,
     explain_reasons,

@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.privacy (small-cell suppression).
+"""Tests of ctc_helpers.privacy.suppress (small-cell suppression).
 
 Every check of "can a reader recover this cell" is written here independently of the module:
 the test builds the true cube (with the unpublished sex ``U`` as real rows), writes down every
@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_info
 
-from ctc_helpers import _suppress_cube, _suppress_rules
-from ctc_helpers.privacy import (
+from ctc_helpers.privacy import cube as _suppress_cube
+from ctc_helpers.privacy import rules as _suppress_rules
+from ctc_helpers.privacy.suppress import (
     RESIDUAL_CODE,
     add_margins,
     check_disclosure,
@@ -888,7 +889,7 @@ def test_blas_runs_on_one_thread_during_the_call_only(monkeypatch):
     seen = []
     suppress_cube = _suppress_rules.suppress_cube
     monkeypatch.setattr(
-        "ctc_helpers.privacy.suppress_cube",
+        "ctc_helpers.privacy.suppress.suppress_cube",
         lambda *a, **k: seen.append(blas_threads()) or suppress_cube(*a, **k),
     )
     suppress_table(bridge_table(), within=())

@@ -1,4 +1,4 @@
-"""Tests for ctc_helpers.profile: the row-level pipeline and the tidy aggregate table.
+"""Tests for ctc_helpers.survey.profile: the row-level pipeline and the tidy aggregate table.
 
 The aggregate is checked against an independent plain-pandas group-by over the scored rows
 (every margin computed from the rows, not from the leaves) and statsmodels' Wilson interval.
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from ctc_helpers.cutpoints import derive_cutpoints
 from ctc_helpers.paths import SCHEMA_DIR
-from ctc_helpers.profile import AGGREGATE_COLUMNS, aggregate, prepare_scored
+from ctc_helpers.survey.cutpoints import derive_cutpoints
+from ctc_helpers.survey.profile import AGGREGATE_COLUMNS, aggregate, prepare_scored
 
 AREAS = ["norr", "syd", "ost", "tom"]  # nobody answered in "tom"
 

@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.published: reading the published folder and its tidy views."""
+"""Tests of ctc_helpers.publish.read: reading the published folder and its tidy views."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctc_helpers import published
 from ctc_helpers.errors import InputFileError
+from ctc_helpers.publish import read as published
 from tests.fake_published import SENTINEL_PCT, write_fake_published
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ctc_helpers import report
-from ctc_helpers.errors import CTCError
-from ctc_helpers.report import (
+from ctc_helpers.batch import execute as report
+from ctc_helpers.batch.execute import (
     build_report,
     export_html,
     external_references,
@@ -19,6 +18,7 @@ from ctc_helpers.report import (
     phase_title,
     write_index,
 )
+from ctc_helpers.errors import CTCError
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURE = REPO / "notebooks" / "tests" / "figure.ipynb"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ctc_helpers import batch
+from ctc_helpers.batch import run as batch
+from ctc_helpers.config.instrument import load_respondent_schema
+from ctc_helpers.config.run import CITY, run_config_from_dict
 from ctc_helpers.i18n import t
-from ctc_helpers.instrument import load_respondent_schema
-from ctc_helpers.runfile import CITY, run_config_from_dict
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> list[Path]:
     """Run every phase of reports/run.yaml for one area and the city on a small city."""
-    from ctc_helpers.synth import write_city
+    from ctc_helpers.demo.synth import write_city
 
     require_browser()
     root = tmp_path_factory.mktemp("browser_city")

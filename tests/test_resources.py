@@ -1,4 +1,4 @@
-"""ctc_helpers.resources: the programme bank, the inventory, reach, gaps, suggestions, city view.
+"""ctc_helpers.phases.gaps.inputs: the programme bank, the inventory, reach, gaps, suggestions, city view.
 
 Expected values are worked out by hand from the files (comments say how) or recomputed with
 plain pandas from data/sample/enrolment.csv.
@@ -19,13 +19,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctc_helpers import gaps, inventory, inventory_schema
-from ctc_helpers import resources as res
-from ctc_helpers.display import load_published
+from ctc_helpers.config import inventory as inventory_schema
+from ctc_helpers.config.instrument import load_instrument
 from ctc_helpers.errors import ConfigError, InputFileError
-from ctc_helpers.instrument import load_instrument
 from ctc_helpers.paths import SAMPLE_DIR, SCHEMA_DIR
-from ctc_helpers.prioritize import rank_factors
+from ctc_helpers.phases.gaps import gaps, inventory
+from ctc_helpers.phases.gaps import inputs as res
+from ctc_helpers.phases.prioritization import rank_factors
+from ctc_helpers.views.tables import load_published
 from tests.fake_published import write_fake_published
 
 BAD = Path(__file__).parent / "data" / "inventory_bad"

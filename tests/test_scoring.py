@@ -1,4 +1,4 @@
-"""Tests for ctc_helpers.scoring.
+"""Tests for ctc_helpers.survey.scoring.
 
 Hand cases use the mini instrument (tests/data/mini_instrument.yaml); the expected scores are
 worked out in the comments. Random cases are checked against a plain-pandas implementation
@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from .conftest import DATA_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctc_helpers.instrument import load_instrument
-from ctc_helpers.scoring import item_codes, item_scores, score_scales, sum_item_scores
-
-from .conftest import DATA_DIR
+from ctc_helpers.config.instrument import load_instrument
+from ctc_helpers.survey.scoring import item_codes, item_scores, score_scales, sum_item_scores
 
 NA = pd.NA
 

@@ -1,4 +1,4 @@
-"""Tests for ctc_helpers.screening (rules of the mini instrument, worked out by hand)."""
+"""Tests for ctc_helpers.survey.screening (rules of the mini instrument, worked out by hand)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from ctc_helpers.instrument import load_instrument
-from ctc_helpers.screening import screen_respondents, screening_log
-
 from .conftest import DATA_DIR
+
+from ctc_helpers.config.instrument import load_instrument
+from ctc_helpers.survey.screening import screen_respondents, screening_log
 
 NA = pd.NA
 RULES = ["fictitious_drug", "dishonest", "inconsistent", "exaggeration", "too_few_answered"]

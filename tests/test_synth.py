@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from ctc_helpers import synth
+from ctc_helpers.config.instrument import load_areas
+from ctc_helpers.demo import synth
 from ctc_helpers.errors import ConfigError
-from ctc_helpers.instrument import load_areas
 from ctc_helpers.paths import SAMPLE_DIR
 
 MODEL = yaml.safe_load((SAMPLE_DIR / "synth_model.yaml").read_text(encoding="utf-8"))
@@ -55,7 +55,7 @@ def regenerated(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------------------------
-# Plain-pandas versions of the instrument's rules (independent of ctc_helpers.synth)
+# Plain-pandas versions of the instrument's rules (independent of ctc_helpers.demo.synth)
 
 
 def _flag(rule: dict, items: pd.DataFrame, instrument) -> pd.Series:

@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.validate: rules from data_schema, parsing, the pandera schema, messages."""
+"""Tests of ctc_helpers.ingest.validate: rules from data_schema, parsing, the pandera schema, messages."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandera.errors import SchemaErrors
 
+from ctc_helpers.config.instrument import DEFAULT_INSTRUMENT, load_instrument
 from ctc_helpers.errors import InputFileError
-from ctc_helpers.instrument import DEFAULT_INSTRUMENT, load_instrument
-from ctc_helpers.validate import (
+from ctc_helpers.ingest.validate import (
     MISSING_TOKENS,
     apply_value_labels,
     build_rules,

@@ -1,0 +1,442 @@
+"""Follow-up between survey waves (uppföljning, notebook 04): the display edge of the follow-up
+statistics of :mod:`ctc_helpers.phases.followup.trends` (whose public API is re-exported here, so that
+``followup.<name>`` is the one place to call), and the results record of notebook 04.
+
+The ``*_display`` functions and :func:`plot_trends` make display copies in Swedish or English:
+translated labels, formatted numbers, the suppression marker for hidden groups, and sentences
+that explain a change that cannot be compared (:func:`explain_not_comparable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from IPython.display import Markdown
+
+from ctc_helpers.i18n import check_language, t
+from ctc_helpers.phases.followup.trends import (
+    ASSESSMENTS,
+    NOT_COMPARABLE,
+    TOO_FEW_WAVES,
+    assess_change,
+    better_direction,
+    change_table,
+    cohort_table,
+    trend_table,
+    trend_tests,
+    wave_changes,
+)
+from ctc_helpers.survey.compare import TOO_FEW
+from ctc_helpers.views.tables import (
+    DisplayTable,
+    display_table,
+    format_pct,
+    format_points,
+    grade_labels,
+    measure_labels,
+)
+
+__all__ = [
+    "NOT_COMPARABLE",
+    "TOO_FEW_WAVES",
+    "ASSESSMENTS",
+    "better_direction",
+    "assess_change",
+    "trend_table",
+    "change_table",
+    "wave_changes",
+    "trend_tests",
+    "cohort_table",
+    "explain_not_comparable",
+    "change_display",
+    "trend_test_display",
+    "cohort_display",
+    "plot_trends",
+    "focus_measures",
+    "results_record",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Display edge (copies with translated labels and formatted numbers)
+
+
+def explain_not_comparable(
+    changes: pd.DataFrame, *, measures: pd.DataFrame | None = None, lang: str | None = None
+) -> Markdown | None:
+    """A paragraph naming every refused comparison and both cut-point versions (None if none).
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        Output of :func:`change_table`.
+    measures : pandas.DataFrame, optional
+        Measure catalogue for the labels.
+    lang : str, optional
+        ``"sv"`` or ``"en"``.
+
+    Returns
+    -------
+    IPython.display.Markdown or None
+        An introduction and one bullet per measure and pair of years; ``None`` (nothing shown in
+        a notebook) when every comparison was made.
+    """
+    refused = changes.loc[changes["change"].eq(NOT_COMPARABLE)].drop_duplicates(
+        ["measure", "reference_wave"]
+    )
+    if refused.empty:
+        return None
+    labels = _labels(measures, check_language(lang))
+    lines = [
+        t(
+            "followup_cutpoints_differ",
+            lang,
+            measure=labels.get(row.measure, row.measure),
+            wave=row.wave,
+            reference_wave=row.reference_wave,
+            version=row.cutpoint_version,
+            reference_version=row.reference_cutpoint_version,
+        )
+        for row in refused.itertuples(index=False)
+    ]
+    bullets = "\n".join(f"- {line}" for line in lines)
+    return Markdown(f"{t('followup_not_comparable_intro', lang)}\n\n{bullets}")
+
+
+def _assessment_text(assessment: str, lang: str) -> str:
+    """``better``/``worse`` with the direction in brackets is done by the caller."""
+    keys = {
+        "better": "change_better",
+        "worse": "change_worse",
+        "increase": "change_increase",
+        "decrease": "change_decrease",
+        "no_clear_change": "change_no_clear_change",
+        TOO_FEW: "change_too_few",
+        NOT_COMPARABLE: "change_not_comparable",
+        TOO_FEW_WAVES: "change_too_few_waves",
+    }
+    return t(keys[assessment], lang) if assessment in keys else ""
+
+
+def _judgement(assessment: str, change: str, lang: str) -> str:
+    text = _assessment_text(assessment, lang)
+    if assessment in ("better", "worse"):
+        return f"{text} ({_assessment_text(change, lang)})"
+    return text
+
+
+def _interval_text(diff: float, low: float, high: float, lang: str) -> str:
+    if pd.isna(diff):
+        return ""
+    word = t("followup_interval_to", lang)
+    return (
+        f"{format_points(diff, lang)} ({format_points(low, lang)} {word} "
+        f"{format_points(high, lang)})"
+    )
+
+
+def _labels(measures: pd.DataFrame | None, lang: str) -> dict[str, str]:
+    return {} if measures is None else measure_labels(measures, lang)
+
+
+def _pct_or_marker(value: float, suppressed: bool, lang: str) -> str:
+    return t("suppressed_marker", lang) if suppressed or pd.isna(value) else format_pct(value, lang)
+
+
+def change_display(
+    changes: pd.DataFrame,
+    *,
+    measures: pd.DataFrame | None = None,
+    lang: str | None = None,
+    min_cell: int = 10,
+) -> DisplayTable:
+    """Display copy of :func:`change_table`: one row per measure, both comparisons side by side.
+
+    Columns (in ``lang``): measure, the value of the baseline, previous and followed-up wave
+    ("–" when suppressed), then for each comparison the difference in percentage points with its
+    95 % interval and the assessment in words (e.g. "förbättring (minskning)", "ingen tydlig
+    förändring"). When the previous wave is the baseline, the baseline columns are left out.
+    """
+    lang = check_language(lang)
+    if changes.empty:
+        return display_table(
+            pd.DataFrame({t("followup_col_measure", lang): []}),
+            lang=lang,
+            notes=(t("followup_no_earlier_wave", lang),),
+        )
+    labels = _labels(measures, lang)
+    order = list(dict.fromkeys(changes["measure"]))
+    by_reference = {
+        name: changes.loc[changes["reference"].eq(name)].set_index("measure").reindex(order)
+        for name in ("previous", "baseline")
+    }
+    previous = by_reference["previous"]
+    years = {
+        name: int(frame["reference_wave"].dropna().iloc[0]) for name, frame in by_reference.items()
+    }
+    shown = ["previous"] if years["previous"] == years["baseline"] else ["previous", "baseline"]
+    columns = {t("followup_col_measure", lang): [labels.get(m, m) for m in order]}
+    for name in reversed(shown):
+        columns[str(years[name])] = _pct_cells(by_reference[name]["pct_reference"], lang)
+    columns[str(int(changes["wave"].iloc[0]))] = _pct_cells(previous["pct"], lang)
+    for name in shown:
+        frame = by_reference[name]
+        columns[t("followup_col_diff_since", lang, wave=years[name])] = [
+            _interval_text(d, lo, hi, lang)
+            for d, lo, hi in frame[["diff", "diff_low", "diff_high"]].itertuples(index=False)
+        ]
+        columns[t("followup_col_assessment_since", lang, wave=years[name])] = [
+            _judgement(a, c, lang)
+            for a, c in zip(frame["assessment"], frame["change"], strict=True)
+        ]
+    return display_table(
+        pd.DataFrame(columns),
+        lang=lang,
+        min_cell=min_cell,
+        notes=(t("followup_change_note", lang),),
+    )
+
+
+def _pct_cells(values: pd.Series, lang: str) -> list[str]:
+    return [_pct_or_marker(v, False, lang) for v in values]
+
+
+def trend_test_display(
+    tests: pd.DataFrame, *, measures: pd.DataFrame | None = None, lang: str | None = None
+) -> DisplayTable:
+    """Display copy of :func:`trend_tests`, one row per measure.
+
+    Columns (in ``lang``): measure, waves used, odds ratio per survey cycle with its 95 %
+    interval, Holm-adjusted p-value and the assessment in words.
+    """
+    lang = check_language(lang)
+    labels = _labels(measures, lang)
+    word = t("followup_interval_to", lang)
+    rows = [
+        {
+            t("followup_col_measure", lang): labels.get(r.measure, r.measure),
+            t("followup_col_waves", lang): f"{r.first_wave}–{r.last_wave} ({r.n_waves})",
+            t("followup_col_odds_ratio", lang): ""
+            if pd.isna(r.odds_ratio)
+            else f"{_decimal(r.odds_ratio, lang)} ({_decimal(r.or_low, lang)} {word} "
+            f"{_decimal(r.or_high, lang)})",
+            t("followup_col_p_holm", lang): "" if pd.isna(r.p_holm) else _p_text(r.p_holm, lang),
+            t("followup_col_assessment", lang): _judgement(r.assessment, r.trend, lang),
+        }
+        for r in tests.itertuples(index=False)
+    ]
+    frame = pd.DataFrame(rows, columns=[
+        t(f"followup_col_{c}", lang)
+        for c in ("measure", "waves", "odds_ratio", "p_holm", "assessment")
+    ])  # fmt: skip
+    return display_table(frame, lang=lang, notes=(t("followup_trend_note", lang),))
+
+
+def _decimal(value: float, lang: str, digits: int = 2) -> str:
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "sv" else text
+
+
+def _p_text(p: float, lang: str) -> str:
+    return (
+        "< 0,001"
+        if p < 0.001 and lang == "sv"
+        else "< 0.001"
+        if p < 0.001
+        else _decimal(p, lang, 3)
+    )
+
+
+def cohort_display(
+    cohorts: pd.DataFrame,
+    *,
+    measures: pd.DataFrame | None = None,
+    lang: str | None = None,
+    min_cell: int = 10,
+) -> DisplayTable:
+    """Display copy of :func:`cohort_table`, one row per year group and measure.
+
+    One column per wave with the value and the grade the year group was in (e.g.
+    "12 % (åk 9)"); the note says that it is the same year group, not the same pupils.
+    """
+    lang = check_language(lang)
+    labels, grades = _labels(measures, lang), grade_labels(lang)
+    marker = t("suppressed_marker", lang)
+    cells = cohorts.assign(
+        text=[
+            f"{marker if s else format_pct(p, lang)} ({grades.get(g, g)})"
+            for p, s, g in zip(cohorts["pct"], cohorts["suppressed"], cohorts["grade"], strict=True)
+        ],
+        cohort_label=cohorts["cohort"].map(lambda c: _cohort_label(c, grades)),
+        label=cohorts["measure"].map(lambda m: labels.get(m, m)),
+    )
+    wide = cells.pivot_table(
+        index=["cohort_label", "label"], columns="wave", values="text",
+        aggfunc="first", sort=False,
+    ).fillna("")  # fmt: skip
+    waves = sorted(cohorts["wave"].unique())
+    wide = (
+        wide.reindex(columns=waves, fill_value="")
+        .reset_index()
+        .rename(
+            columns={
+                "cohort_label": t("followup_col_cohort", lang),
+                "label": t("followup_col_measure", lang),
+            }
+        )
+    )
+    wide.columns = [str(c) for c in wide.columns]
+    return display_table(
+        wide, lang=lang, min_cell=min_cell, notes=(t("followup_cohort_note", lang),)
+    )
+
+
+def _cohort_label(cohort: str, grades: dict[str, str]) -> str:
+    grade, _, wave = cohort.rpartition("-")
+    return f"{grades.get(grade, grade)} {wave}"
+
+
+def plot_trends(
+    trend: pd.DataFrame,
+    *,
+    measures: pd.DataFrame | None = None,
+    lang: str | None = None,
+    ax=None,
+):
+    """Line chart of the measures of :func:`trend_table` over the waves, with 95 % intervals.
+
+    Each measure has its own colour (colour-blind safe palette) *and* marker, so the lines can
+    be told apart without colour; suppressed waves are left out (a gap in the line).
+
+    Parameters
+    ----------
+    trend : pandas.DataFrame
+        Output of :func:`trend_table`.
+    measures : pandas.DataFrame, optional
+        Measure catalogue for the labels.
+    lang : str, optional
+        ``"sv"`` or ``"en"``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: the current Axes).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import FuncFormatter
+
+    lang = check_language(lang)
+    ax = ax if ax is not None else plt.gca()
+    labels = _labels(measures, lang)
+    names = list(dict.fromkeys(trend["measure"]))
+    colours = sns.color_palette("colorblind", max(len(names), 1))
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<"]
+    for i, name in enumerate(names):
+        one = trend.loc[trend["measure"].eq(name)].sort_values("wave")
+        shown = one["pct"].where(~one["suppressed"].astype(bool))
+        errors = [shown - one["ci_low"], one["ci_high"] - shown]
+        ax.errorbar(
+            one["wave"], shown, yerr=errors, color=colours[i % len(colours)],
+            marker=markers[i % len(markers)], capsize=3, label=labels.get(name, name),
+        )  # fmt: skip
+    waves = sorted(trend["wave"].unique())
+    ax.set_xticks(waves, [str(w) for w in waves])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_pct(v, lang)))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(t("followup_axis_wave", lang))
+    ax.set_ylabel(t("followup_axis_share", lang))
+    if names:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Choices and the results record of notebook 04
+
+
+def focus_measures(aggregates: pd.DataFrame, chain=None) -> list[str]:
+    """Measures to chart: the survey measures of the goal chain, else the composites.
+
+    Parameters
+    ----------
+    aggregates : pandas.DataFrame
+        Tidy aggregate table (only measures present in it are returned).
+    chain : GoalChain, optional
+        The area's goal chain (:func:`ctc_helpers.views.goal_chain.load_goal_chain`).
+
+    Returns
+    -------
+    list of str
+        Measure ids in the chain's order (long-term goals last), without repeats.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"measure": ["alcohol_30d", "high_risk", "high_protection"],
+    ...     "measure_kind": ["behaviour", "composite", "composite"]})
+    >>> focus_measures(table)
+    ['high_risk', 'high_protection']
+    """
+    present = list(dict.fromkeys(aggregates["measure"]))
+    wanted = [] if chain is None else [g.measure for g in chain.goals if g.measure]
+    chosen = [m for m in dict.fromkeys(wanted) if m in present]
+    if chosen:
+        return chosen
+    composites = aggregates.loc[aggregates["measure_kind"].eq("composite"), "measure"]
+    return list(dict.fromkeys(composites))
+
+
+def results_record(
+    *,
+    wave: int,
+    changes: Sequence[pd.DataFrame] = (),
+    trends: Sequence[pd.DataFrame] = (),
+    goals: pd.DataFrame | None = None,
+) -> dict:
+    """The small results record of notebook 04 (written with ``display.write_results``).
+
+    Parameters
+    ----------
+    wave : int
+        The wave of the report.
+    changes : sequence of pandas.DataFrame
+        Outputs of :func:`change_table` shown in the report.
+    trends : sequence of pandas.DataFrame
+        Outputs of :func:`trend_tests` shown in the report.
+    goals : pandas.DataFrame, optional
+        Output of :func:`ctc_helpers.views.goal_chain.evaluate_goals`.
+
+    Returns
+    -------
+    dict
+        ``wave``; ``assessments`` (count of each assessment per reference, e.g.
+        ``{"previous": {"better": 2, ...}}``); ``clear_changes`` and ``clear_trends`` (one record
+        per statistically clear change: measure, reference or trend, assessment, diff or odds
+        ratio); ``goals`` (:func:`ctc_helpers.views.goal_chain.goal_summary`, or ``None``).
+    """
+    from ctc_helpers.views.goal_chain import goal_summary
+
+    change = pd.concat(list(changes), ignore_index=True) if changes else pd.DataFrame()
+    trend = pd.concat(list(trends), ignore_index=True) if trends else pd.DataFrame()
+    clear = change.loc[change["change"].isin(["increase", "decrease"])] if len(change) else change
+    clear_trend = trend.loc[trend["trend"].isin(["increase", "decrease"])] if len(trend) else trend
+    counts = (
+        {
+            ref: rows["assessment"].value_counts().to_dict()
+            for ref, rows in change.groupby("reference")
+        }
+        if len(change)
+        else {}
+    )
+    return {
+        "wave": wave,
+        "assessments": counts,
+        "clear_changes": clear.loc[:, ["measure", "reference", "reference_wave", "change",
+                                       "assessment", "diff"]].to_dict("records")
+        if len(clear) else [],
+        "clear_trends": clear_trend.loc[:, ["measure", "trend", "assessment", "odds_ratio"]]
+        .to_dict("records") if len(clear_trend) else [],
+        "goals": None if goals is None else goal_summary(goals),
+    }  # fmt: skip
