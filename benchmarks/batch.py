@@ -19,7 +19,7 @@ time of the child processes (user + system, kernels included) is shown, which co
 processes disturb much less; "2-core estimate" is the loop's CPU time over the batch's CPU time
 shared by the workers.
 
-The published folder is prepared once beforehand (`batch.prepare`; its time is printed too):
+The published folder is prepared once beforehand (`build.prepare`; its time is printed too):
 notebooks only read the published tables. The batch draws the reports' charts into the chart
 cache before it runs the notebooks (`ctc_helpers.plots.cache`); that step is inside the batch's time
 and printed on its own. The loops start with an empty chart cache, so each of their notebooks
@@ -50,6 +50,7 @@ import yaml
 from ctc_helpers.batch import run as batch
 from ctc_helpers.config.run import CITY, STANDARD_PARAMETERS, load_run_config, plan_jobs
 from ctc_helpers.plots import cache as charts
+from ctc_helpers.publish import build
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "output" / "batch"
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"areas: {len(areas)} (city included), phases: {', '.join(config.phases)}")
 
     started = time.perf_counter()
-    folder = batch.prepare(config)
+    folder = build.prepare(config)
     wave = int(folder.parent.name)
     print(f"prepare (ingest, score, aggregate, suppress, compare; cached after the first run):"
           f" {time.perf_counter() - started:.1f} s")  # fmt: skip

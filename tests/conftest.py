@@ -16,7 +16,7 @@ from ctc_helpers.config.instrument import load_instrument, load_respondent_schem
 
 TESTS_DIR = Path(__file__).resolve().parent
 DATA_DIR = TESTS_DIR / "data"
-REFERENCE_DIR = TESTS_DIR.parents[1] / "shared" / "reference"
+REFERENCE_DIR = DATA_DIR / "reference"  # copies of published reference values (see its README)
 
 
 @pytest.fixture

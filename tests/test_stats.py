@@ -1,6 +1,6 @@
 """Tests for ctc_helpers.stats.
 
-Expected values come from R (binom, prop.test, PropCIs) in ../shared/reference/stats/, from
+Expected values come from R (binom, prop.test, PropCIs) copied into tests/data/reference/ (see its README), from
 Fagerland et al. (2015), from independent implementations (statsmodels, scipy) or by hand.
 """
 
@@ -41,7 +41,7 @@ from ctc_helpers.stats import (
     wilson_ci,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "stats"
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 
 
 def _read_reference(name: str) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from ctc_helpers.config.instrument import Instrument, RespondentSchema, load_res
 from ctc_helpers.config.yaml_load import load_yaml
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.paths import SCHEMA_DIR, resolve_path
+from ctc_helpers.vocab import TOTAL
 
 __all__ = [
     "GOAL_SCHEMA_FILE",
@@ -52,7 +53,6 @@ GOAL_REASONS = (
     "inventory_value_missing",
 )  # fmt: skip
 """Codes of the ``reason`` column of :func:`evaluate_goals` (texts ``goal_reason_<code>``)."""
-TOTAL = "all"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 

@@ -29,6 +29,7 @@ from ctc_helpers.config.yaml_load import LOADER as _YAML_LOADER
 from ctc_helpers.errors import ConfigError, InputFileError
 from ctc_helpers.i18n import LANGUAGES, text_of
 from ctc_helpers.paths import SCHEMA_DIR
+from ctc_helpers.vocab import FACTOR_KINDS
 
 __all__ = [
     "ResponseSet",
@@ -48,7 +49,6 @@ __all__ = [
 DEFAULT_INSTRUMENT = SCHEMA_DIR / "instrument.yaml"
 
 DOMAINS = ("community", "family", "school", "individual")
-FACTOR_KINDS = ("risk", "protective")
 BEHAVIOUR_RULES = {
     "any_at_least": ("items", "min_code"),
     "count_at_least": ("items", "min_code", "min_count"),

@@ -21,6 +21,7 @@ from ctc_helpers.config.yaml_load import load_yaml
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import LANGUAGES, text_of
 from ctc_helpers.paths import SCHEMA_DIR
+from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
     "DEFAULT_BANK",
@@ -43,8 +44,6 @@ __all__ = [
 
 DEFAULT_BANK = SCHEMA_DIR / "programme_bank.yaml"
 INVENTORY_SCHEMA = SCHEMA_DIR / "inventory.yaml"
-CITY = "all"
-TOTAL = "all"
 FLAGGED_EFFECTS = ("none", "harmful")
 FLAGGED_RATINGS = {"ineffective": "none", "harmful": "harmful"}
 EFFECTS = ("positive", *FLAGGED_EFFECTS)

@@ -35,6 +35,7 @@ from ctc_helpers.config.yaml_load import load_yaml
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import LANGUAGES, check_language
 from ctc_helpers.paths import REPORTS_DIR
+from ctc_helpers.vocab import CITY
 
 __all__ = [
     "CITY",
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 STAMP = ".{phase}.build.json"  # beside each report: key, status and timing of its last build
-CITY = "all"  # area code of the whole municipality (the city report)
 # Parameters the runner passes to every phase notebook (the notebooks' `parameters` cell).
 STANDARD_PARAMETERS = ("area", "wave", "lang", "data_dir", "min_cell", "output_dir")
 PATH_SUFFIXES = ("_dir", "_file", "_path")  # extra parameters resolved like paths

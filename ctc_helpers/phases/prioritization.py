@@ -72,6 +72,7 @@ from ctc_helpers.i18n import check_language, t
 from ctc_helpers.paths import SCHEMA_DIR
 from ctc_helpers.publish.read import resolve_path
 from ctc_helpers.views.tables import format_pct, format_points
+from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 
 __all__ = [
     "RANK_COLUMNS",
@@ -84,9 +85,7 @@ __all__ = [
     "priority_summary",
 ]
 
-CITY = "all"
-TOTAL = "all"
-KINDS = ("risk", "protective")
+KINDS = FACTOR_KINDS
 SUGGESTION_LIMITS = {"risk": (2, 5), "protective": (1, 3)}
 POINTS_PER_EXCESS = 0.05  # one excess point per 5 percentage points worse than the city
 MIN_SUGGESTED_EXCESS = 0.05  # a clear difference suggests a factor by itself from 5 points on

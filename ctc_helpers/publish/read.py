@@ -42,6 +42,7 @@ import pandas as pd
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.paths import resolve_path
+from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
     "CITY",
@@ -64,8 +65,6 @@ __all__ = [
     "has_text",
 ]
 
-CITY = "all"
-TOTAL = "all"
 
 PUBLISHED_FILES = {
     "aggregates": "aggregates.parquet",

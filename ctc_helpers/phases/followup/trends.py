@@ -61,6 +61,7 @@ import pandas as pd
 from ctc_helpers.config.instrument import RespondentSchema, load_respondent_schema
 from ctc_helpers.stats import holm_adjust, label_change, logistic_trend_test
 from ctc_helpers.survey.compare import TOO_FEW, compare_waves
+from ctc_helpers.vocab import TOTAL
 
 __all__ = [
     "NOT_COMPARABLE",
@@ -85,7 +86,6 @@ TOO_FEW_WAVES = "too_few_waves"
 ASSESSMENTS = ("better", "worse", "no_clear_change", TOO_FEW, NOT_COMPARABLE, TOO_FEW_WAVES)
 """Codes of the ``assessment`` column (translated at the display edge)."""
 
-TOTAL = "all"
 _CHANGE_STATS = ["diff", "diff_low", "diff_high", "z", "p_value", "p_holm", "cohens_h"]
 _LEVEL_COLUMNS = [
     "wave", "area", "grade", "sex", "measure", "measure_kind", "domain",

@@ -29,7 +29,7 @@ from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.views.tables import load_published
 from tests.fake_published import write_fake_published
 
-BAD = Path(__file__).parent / "data" / "inventory_bad"
+BAD = Path(__file__).parents[1] / "data" / "inventory_bad"
 DEMO = SAMPLE_DIR / "programme_inventory.csv"
 PLANTED = yaml.safe_load((SAMPLE_DIR / "planted_gaps.yaml").read_text(encoding="utf-8"))
 AREAS = pd.read_csv(SAMPLE_DIR / "areas.csv", dtype=str)

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from .conftest import DATA_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctc_helpers.config.instrument import load_instrument
 from ctc_helpers.survey.scoring import item_codes, item_scores, score_scales, sum_item_scores
+
+from ..conftest import DATA_DIR
 
 NA = pd.NA
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-from .conftest import DATA_DIR
 
 from ctc_helpers.config.instrument import load_areas, load_instrument
 from ctc_helpers.errors import ConfigError, InputFileError
+
+from ..conftest import DATA_DIR
 
 
 def _write_variant(tmp_path, change):

@@ -34,8 +34,9 @@ from ctc_helpers.config.run import (
     run_config_from_dict,
 )
 from ctc_helpers.errors import ConfigError
+from ctc_helpers.publish import build
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEST_NOTEBOOKS = REPO / "notebooks" / "tests"
 WAVE = 2025
 
@@ -91,7 +92,7 @@ def _fake_prepare(root: Path, calls: list | None = None):
         if calls is not None:
             calls.append(waves)
         summary = {"quarantine_rows": 2, "quarantine_file": "/cache/quarantine.csv"}
-        return batch.Prepared(folders=_published(root), summary=summary, seconds=0.0)
+        return build.Prepared(folders=_published(root), summary=summary, seconds=0.0)
 
     return prepare_waves
 
@@ -503,7 +504,7 @@ def small_city(tmp_path_factory):
     }
     config = run_config_from_dict(raw, base_dir=root)
     started = time.perf_counter()
-    prepared = batch.prepare_waves(config)
+    prepared = build.prepare_waves(config)
     return {"root": root, "config": config, "prepared": prepared,
             "seconds": time.perf_counter() - started}  # fmt: skip
 
@@ -521,7 +522,7 @@ def test_prepare_writes_the_published_folder(small_city) -> None:
 
     folder = small_city["prepared"].folders[2025]
     assert folder == small_city["root"] / "reports" / "2025" / "data"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(batch.PUBLISHED_FILES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(build.PUBLISHED_FILES)
     info = json.loads((folder / "run_info.json").read_text(encoding="utf-8"))
     instrument = load_instrument(REPO / "data_schema" / "instrument.yaml")
     assert (info["wave"], info["previous_wave"], info["waves"]) == (2025, 2023, [2021, 2023, 2025])
@@ -638,16 +639,16 @@ def test_prepare_reuses_the_cache_and_the_published_folder(small_city) -> None:
     written = info.stat().st_mtime_ns
     caches = sorted((small_city["root"] / "cache").iterdir())
     started = time.perf_counter()
-    again = batch.prepare_waves(config)
+    again = build.prepare_waves(config)
     assert time.perf_counter() - started < small_city["seconds"] / 2
     assert info.stat().st_mtime_ns == written
-    stricter = batch.prepare_waves(replace(config, min_cell=15), waves=[2021])
+    stricter = build.prepare_waves(replace(config, min_cell=15), waves=[2021])
     assert sorted((small_city["root"] / "cache").iterdir())[: len(caches)] == caches
     assert not [p for p in (small_city["root"] / "cache").iterdir() if p not in caches and
                 not p.name.startswith(Path(again.summary["cache"]).name)]  # fmt: skip
     assert json.loads((stricter.folders[2021] / "run_info.json").read_text())["min_cell"] == 15
     with pytest.raises(ConfigError, match=r"no survey wave 2019 in the data files; waves present"):
-        batch.prepare_waves(config, waves=[2019])
+        build.prepare_waves(config, waves=[2019])
 
 
 @pytest.mark.slow

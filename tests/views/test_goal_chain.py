@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from .conftest import DATA_DIR
 from scipy import stats as sps
 
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import t
 from ctc_helpers.phases.followup import goal_progress
 from ctc_helpers.views import goal_chain as gc
+
+from ..conftest import DATA_DIR
 
 GOALS_DIR = DATA_DIR / "goal_chains"
 RISK = "ctc-default-2026.1/ref-2021/P75-P90/aaaa1111"

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from .conftest import DATA_DIR
 
 from ctc_helpers.config.instrument import load_instrument
 from ctc_helpers.survey.behaviours import classify_behaviours, classify_composites
+
+from ..conftest import DATA_DIR
 
 NA = pd.NA
 NAN = np.nan

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from .conftest import DATA_DIR
 
 from ctc_helpers.config.instrument import load_instrument
 from ctc_helpers.errors import ConfigError
@@ -20,6 +19,8 @@ from ctc_helpers.survey.cutpoints import (
     measure_versions,
     save_cutpoints,
 )
+
+from ..conftest import DATA_DIR
 
 
 def _scored(rows: list[tuple]) -> pd.DataFrame:

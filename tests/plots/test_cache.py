@@ -15,7 +15,7 @@ from ctc_helpers.plots import cache as charts
 from ctc_helpers.views.tables import load_published
 from tests.fake_published import write_fake_published
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SAMPLE = NOTEBOOKS.parent / "data" / "sample"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REPORT = {"area": "norra-hamnen", "wave": 2025, "lang": "sv"}

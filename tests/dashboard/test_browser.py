@@ -21,7 +21,7 @@ from tests.fake_published import write_fake_published
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-OUTPUT = Path(__file__).resolve().parent / "output"
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
 START_TIMEOUT = 120  # seconds (four pre-heated kernels on a busy 2-core machine)
 TIMEOUT_MS = 120_000
 INVENTORY = (

@@ -25,8 +25,8 @@ from ctc_helpers.ingest import readers as ingest_io
 from ctc_helpers.ingest.readers import IngestResult, load_survey, read_table, write_ingest
 from ctc_helpers.paths import SAMPLE_DIR
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
-MINI = Path(__file__).resolve().parent / "data" / "mini_instrument.yaml"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+MINI = Path(__file__).resolve().parents[1] / "data" / "mini_instrument.yaml"
 AREAS = BAD / "areas.csv"
 
 

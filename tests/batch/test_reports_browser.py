@@ -18,9 +18,10 @@ from ctc_helpers.batch import run as batch
 from ctc_helpers.config.instrument import load_respondent_schema
 from ctc_helpers.config.run import CITY, run_config_from_dict
 from ctc_helpers.i18n import t
+from ctc_helpers.publish import build
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AREA = "norra-hamnen"
 MIN_CELL = 10
 LANG = "sv"
@@ -56,7 +57,7 @@ def reports(tmp_path_factory) -> list[Path]:
         "timeout": 300,
     }
     config = run_config_from_dict(raw, base_dir=root)
-    batch.prepare_waves(config)
+    build.prepare_waves(config)
     results = batch.run_batch(config, areas=[CITY, AREA])
     failed = results[results["status"] != "ok"]
     assert failed.empty, failed[["area", "phase", "message"]].to_string()

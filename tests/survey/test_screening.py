@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from .conftest import DATA_DIR
 
 from ctc_helpers.config.instrument import load_instrument
 from ctc_helpers.survey.screening import screen_respondents, screening_log
+
+from ..conftest import DATA_DIR
 
 NA = pd.NA
 RULES = ["fictitious_drug", "dishonest", "inconsistent", "exaggeration", "too_few_answered"]

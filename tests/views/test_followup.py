@@ -1,6 +1,6 @@
 """Tests of ctc_helpers.views.followup, the demo-city acceptance tests, and notebook 04 under papermill.
 
-Expected values come from the R / literature references in ../shared/reference/stats/, from
+Expected values come from the R / literature references in tests/data/reference/, from
 plain formulas written here, or from statsmodels fitted directly (not through ctc_helpers).
 """
 
@@ -18,13 +18,14 @@ import pandas as pd
 import papermill as pm
 import pytest
 import yaml
-from .conftest import REFERENCE_DIR
 from scipy import stats as sps
 
 from ctc_helpers.errors import ComparisonError
 from ctc_helpers.paths import NOTEBOOKS_DIR, SAMPLE_DIR
 from ctc_helpers.stats import newcombe_diff_ci
 from ctc_helpers.views import followup as fu
+
+from ..conftest import REFERENCE_DIR
 
 V1 = "ctc-default-2026.1/ref-2021/P75-P90/aaaa1111"
 V2 = "ctc-default-2026.1/ref-2023/P75-P90/bbbb2222"
@@ -74,7 +75,7 @@ def _pooled_p(x1: float, n1: float, x2: float, n2: float) -> float:
 
 
 def _reference(name: str) -> pd.DataFrame:
-    return pd.read_csv(REFERENCE_DIR / "stats" / name)
+    return pd.read_csv(REFERENCE_DIR / name)
 
 
 # --------------------------------------------------------------------------------------------

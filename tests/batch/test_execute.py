@@ -20,7 +20,7 @@ from ctc_helpers.batch.execute import (
 )
 from ctc_helpers.errors import CTCError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIGURE = REPO / "notebooks" / "tests" / "figure.ipynb"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

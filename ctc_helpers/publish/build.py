@@ -1,0 +1,483 @@
+"""Publish: build the published folder of a wave (``reports/<wave>/data/``).
+
+The whole city is ingested, screened, scored and aggregated once into a private cache keyed by
+the checksums of the inputs (:func:`prepare_waves`); each wave's folder then holds only the
+suppressed tables that notebooks, reports and dashboards read (see ``docs/ARCHITECTURE.md``,
+"The published folder"). :mod:`ctc_helpers.publish.read` reads it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from ctc_helpers.batch.execute import file_sha256, read_json
+from ctc_helpers.config.run import RunConfig, load_run_config
+from ctc_helpers.errors import ConfigError
+from ctc_helpers.paths import PACKAGE_DIR
+from ctc_helpers.vocab import CITY
+
+__all__ = ["PUBLISHED_FILES", "Prepared", "prepare", "prepare_waves"]
+
+
+PUBLISHED_FILES = (
+    "aggregates.parquet",
+    "comparisons.parquet",
+    "participation.parquet",
+    "screening_log.parquet",
+    "cutpoints.csv",
+    "measures.csv",
+    "run_info.json",
+)
+UNKNOWN_SCHOOL = "unknown"  # school code of questionnaires without a school
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The published folders of the prepared waves and what the run summary reports."""
+
+    folders: dict[int, Path]
+    summary: dict[str, Any]
+    seconds: float
+
+
+@functools.cache
+def _code_checksum() -> str:
+    """The package's code version: its version number and the checksums of its modules (read
+    once per process: the code that runs is the code that was imported)."""
+    digest = hashlib.sha256(metadata.version("ctc-helpers").encode())
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(
+            path.relative_to(PACKAGE_DIR).as_posix().encode() + file_sha256(path).encode()
+        )
+    return digest.hexdigest()
+
+
+def _input_files(config: RunConfig) -> dict[str, Path]:
+    files = {f"survey/{p.name}": p for p in config.survey_files}
+    files.update(areas=config.areas_file, instrument=config.instrument_file)
+    if config.enrolment_file:
+        files["enrolment"] = config.enrolment_file
+    if config.cutpoints_file:
+        files["cutpoints"] = config.cutpoints_file
+    return files
+
+
+def _build_cache(config: RunConfig, instrument: Any, schema: Any, folder: Path) -> None:
+    """Ingest every survey file once, score, aggregate and count the whole city (unsuppressed)."""
+    from ctc_helpers.ingest.readers import load_survey
+    from ctc_helpers.survey.cutpoints import load_cutpoints
+    from ctc_helpers.survey.profile import aggregate, prepare_scored
+    from ctc_helpers.survey.screening import screening_log
+
+    ingested = load_survey(
+        list(config.survey_files), instrument=instrument, areas=config.areas_file
+    )
+    frozen = load_cutpoints(config.cutpoints_file) if config.cutpoints_file else None
+    scored, cutpoints = prepare_scored(ingested.data, instrument, cutpoints=frozen)
+    areas = list(config.area_names)
+    tables = {
+        "scored": scored,
+        "aggregates": aggregate(scored, instrument, schema, areas=areas, cutpoints=cutpoints),
+        "screening_log": screening_log(scored, instrument, respondent_schema=schema),
+        "participation": _participation(scored, schema, config.enrolment_file),
+    }
+    folder.mkdir(parents=True)
+    for name, table in tables.items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    cutpoints.to_csv(folder / "cutpoints.csv", index=False)
+    ingested.quarantine.to_csv(folder / "quarantine.csv", index=False)
+    report = json.dumps(ingested.report, indent=1, ensure_ascii=False, default=str)
+    (folder / "ingest_report.json").write_text(report, encoding="utf-8")
+    meta = {
+        "waves": sorted(int(w) for w in scored["wave"].unique()),
+        "respondents": len(scored),
+        "quarantine_rows": int(ingested.report.get("rows_quarantined", 0)),
+    }
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _participation(scored: pd.DataFrame, schema: Any, enrolment_file: Path | None) -> pd.DataFrame:
+    """Questionnaires by wave x area x school x grade x sex with every margin (unsuppressed).
+
+    Returns columns ``wave, area, school, grade, sex, n`` (questionnaires), ``n_valid`` (valid
+    after screening) and ``enrolled`` (rows with ``sex == "all"`` where every part is known).
+    Respondents whose sex is not published (``U``, missing) count in the totals only.
+    """
+    from ctc_helpers.privacy.suppress import add_margins
+
+    total = schema.total_code
+    school = scored["school"] if "school" in scored.columns else pd.Series(index=scored.index)
+    leaves = (
+        pd.DataFrame(
+            {
+                "wave": scored["wave"].astype(int),
+                "area": scored["area"].astype(str),
+                "school": school.astype("object").fillna(UNKNOWN_SCHOOL).astype(str),
+                "grade": scored["grade"].astype(str),
+                "sex": scored["sex"].astype("object").fillna("missing").astype(str),
+                "n": 1,
+                "n_valid": scored["valid"].astype(int),
+            }
+        )
+        .groupby(["wave", "area", "school", "grade", "sex"])[["n", "n_valid"]]
+        .sum()
+        .reset_index()
+    )
+    dims = ("area", "school", "grade", "sex")
+    table = add_margins(leaves, dims=dims, value_cols=("n", "n_valid"), by=("wave",))
+    table = table[table["sex"].isin([*schema.published_sex_codes, total])].reset_index(drop=True)
+    return table.assign(enrolled=_enrolled(table, enrolment_file, total=total))
+
+
+def _enrolled(table: pd.DataFrame, enrolment_file: Path | None, *, total: str) -> pd.Series:
+    """Enrolled pupils of each row with ``sex == total``; NaN where any part is unknown."""
+    from ctc_helpers.privacy.suppress import add_margins
+
+    keys = ["wave", "area", "school", "grade"]
+    if enrolment_file is None:
+        return pd.Series(float("nan"), index=table.index)
+    enrolment = pd.read_csv(enrolment_file, dtype={"area": str, "school": str, "grade": str})
+    missing = [c for c in [*keys, "enrolled"] if c not in enrolment.columns]
+    if missing:
+        raise ConfigError(
+            f"The enrolment file {enrolment_file.name} has no column {missing[0]!r} (columns"
+            f" needed: {', '.join([*keys, 'enrolled'])})."
+        )
+    detail = table[(table[["area", "school", "grade"]] != total).all(axis=1) & (table.sex == total)]
+    leaves = detail[[*keys, "n"]].merge(enrolment[[*keys, "enrolled"]], on=keys, how="left")
+    # no number and nobody answered: a school outside this area or grade, i.e. zero pupils
+    unknown = leaves["enrolled"].isna() & (leaves["n"] > 0)
+    leaves = leaves.assign(enrolled=leaves["enrolled"].fillna(0.0), unknown=unknown.astype(int))
+    sums = add_margins(
+        leaves, dims=("area", "school", "grade"), value_cols=("enrolled", "unknown"), by=("wave",)
+    )
+    sums = sums.assign(enrolled=sums["enrolled"].where(sums["unknown"] == 0), sex=total)
+    merged = table[[*keys, "sex"]].merge(
+        sums[[*keys, "sex", "enrolled"]], on=[*keys, "sex"], how="left"
+    )
+    return pd.Series(merged["enrolled"].to_numpy(float), index=table.index)
+
+
+def _cache(config: RunConfig, instrument: Any, schema: Any, checksums: Mapping[str, str]) -> Path:
+    """The cache folder of these inputs and this code, built when missing."""
+    payload = json.dumps({"inputs": dict(checksums), "code": _code_checksum()}, sort_keys=True)
+    folder = config.cache_dir / hashlib.sha256(payload.encode()).hexdigest()[:24]
+    if (folder / "meta.json").is_file():
+        return folder
+    building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    _build_cache(config, instrument, schema, building)
+    if (folder / "meta.json").is_file():  # built meanwhile by another run
+        shutil.rmtree(building)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        building.rename(folder)
+    return folder
+
+
+def _suppressed_tables(cache: Path, *, min_n: int, waves: Sequence[int]) -> dict[str, pd.DataFrame]:
+    """The suppressed tables of the given waves (each wave is protected on its own and cached
+    per minimum cell size: suppression is the slow step)."""
+    names = ("aggregates", "participation", "screening_log")
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+    for wave in waves:
+        folder = cache / f"suppressed-min{min_n}" / str(wave)
+        if not all((folder / f"{n}.parquet").is_file() for n in names):
+            staging = folder.with_name(f"{wave}.building-{os.getpid()}")
+            staging.mkdir(parents=True, exist_ok=True)
+            for name, table in _suppress(cache, min_n=min_n, wave=wave).items():
+                table.to_parquet(staging / f"{name}.parquet", index=False)
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.rename(folder)
+        for name in names:
+            parts[name].append(pd.read_parquet(folder / f"{name}.parquet"))
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+
+
+def _suppress(cache: Path, *, min_n: int, wave: int) -> dict[str, pd.DataFrame]:
+    """Suppress one wave's aggregates, participation and screening log."""
+    from ctc_helpers.privacy.suppress import suppress_table
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_parquet(cache / f"{name}.parquet", filters=[("wave", "==", wave)])
+
+    aggregates = suppress_table(read("aggregates"), min_n=min_n)
+    participation = _suppress_participation(read("participation"), min_n=min_n)
+    participation = _drop_foreign_schools(
+        participation, pd.read_parquet(cache / "participation.parquet")
+    )
+    enrolled = participation["enrolled"]
+    participation = participation.assign(
+        response_rate=(participation["n"] / enrolled).where(enrolled > 0)
+    )
+    log = suppress_table(
+        read("screening_log"),
+        min_n=min_n,
+        dims=("area", "grade"),
+        within=("wave", "rule"),
+        size_col="n_respondents",
+        value_cols=("n_respondents", "n_flagged"),
+    )
+    return {
+        "aggregates": aggregates,
+        "participation": participation,
+        "screening_log": _hide_like(log, participation),
+    }
+
+
+def _suppress_participation(table: pd.DataFrame, *, min_n: int) -> pd.DataFrame:
+    """Suppress on the questionnaires (``n``) and on the valid ones (``n_valid``): a row is hidden
+    when either count needs it, so no small group of either kind is shown."""
+    from ctc_helpers.privacy.suppress import suppress_table
+
+    common = {"min_n": min_n, "dims": ("area", "school", "grade", "sex"), "within": ("wave",)}
+    by_n = suppress_table(table, size_col="n", value_cols=("n", "n_valid"), **common)
+    by_valid = suppress_table(table, size_col="n_valid", value_cols=("n", "n_valid"), **common)
+    hidden = by_n["suppressed"] | by_valid["suppressed"]
+    primary = by_n["suppression_reason"].eq("primary") | by_valid["suppression_reason"].eq(
+        "primary"
+    )
+    reason = np.select([primary, hidden], ["primary", "complementary"], "")
+    return by_n.assign(
+        n=by_n["n"].mask(hidden),
+        n_valid=by_n["n_valid"].mask(hidden),
+        suppressed=hidden,
+        suppression_reason=reason,
+    )
+
+
+def _drop_foreign_schools(table: pd.DataFrame, every_wave: pd.DataFrame) -> pd.DataFrame:
+    """Drop the empty rows of schools outside an area (the full cube needed by the suppression
+    crosses every area with every school). Dropping published zero rows reveals nothing.
+
+    A school belongs to an area when it had respondents or enrolled pupils there in any wave.
+    """
+    used = every_wave[(every_wave["n"] > 0) | (every_wave["enrolled"].fillna(0) > 0)]
+    pairs = used[["area", "school"]].drop_duplicates().assign(_member=True)
+    marked = table.merge(pairs, on=["area", "school"], how="left")
+    keep = marked["_member"].eq(True) | table["area"].eq(CITY).to_numpy()
+    keep |= table["school"].eq(CITY).to_numpy()
+    return table[keep.to_numpy()].reset_index(drop=True)
+
+
+def _hide_like(log: pd.DataFrame, participation: pd.DataFrame) -> pd.DataFrame:
+    """Hide screening-log groups that the participation table hides (they count the same people)."""
+    total = "all"
+    groups = participation[(participation["school"] == total) & (participation["sex"] == total)]
+    hidden = groups.loc[groups["suppressed"], ["wave", "area", "grade"]].assign(_hide=True)
+    marked = log.merge(hidden, on=["wave", "area", "grade"], how="left")
+    extra = marked["_hide"].eq(True).to_numpy() & ~log["suppressed"].to_numpy()
+    return log.assign(
+        n_respondents=log["n_respondents"].mask(extra),
+        n_flagged=log["n_flagged"].mask(extra),
+        suppressed=log["suppressed"] | extra,
+        suppression_reason=log["suppression_reason"].mask(extra, "complementary"),
+    )
+
+
+def _comparisons(
+    aggregates: pd.DataFrame, *, wave: int, previous: int | None, areas: Sequence[str], min_n: int
+) -> pd.DataFrame:
+    """Each area against the city, and each area and the city against the previous wave.
+
+    Groups: every grade (all sexes), every sex (all grades) and the total. Returns the columns of
+    ``compare_to_city`` and ``compare_waves`` plus ``comparison`` (``city`` /
+    ``previous_wave``) and ``reference_wave`` (the previous wave; NaN for ``city``).
+    """
+    from ctc_helpers.survey.compare import compare_to_city, compare_waves
+
+    table = aggregates[aggregates["wave"].isin([wave, previous])]
+    by_area = dict(tuple(table.groupby("area", sort=False)))
+    rows = by_area[CITY]
+    groups = [(g, CITY) for g in rows["grade"].unique()]
+    groups += [(CITY, s) for s in rows["sex"].unique() if s != CITY]
+    frames = []
+    for area in [CITY, *areas]:
+        both = pd.concat([by_area[area], rows]) if area != CITY else rows
+        for grade, sex in groups:
+            common = {"area": area, "grade": grade, "sex": sex, "min_n": min_n}
+            if area != CITY:
+                versus = compare_to_city(both, wave=wave, **common)
+                frames.append(versus.assign(comparison="city", reference_wave=float("nan")))
+            if previous is not None:
+                trend = compare_waves(by_area[area], wave=wave, previous_wave=previous, **common)
+                frames.append(trend.assign(comparison="previous_wave", reference_wave=previous))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _measures(instrument: Any) -> pd.DataFrame:
+    """``Instrument.measures()`` with the labels and descriptions in Swedish and English."""
+    sv, en = instrument.measures("sv"), instrument.measures("en")
+    texts = ["label", "description"]
+    return sv.rename(columns={c: f"{c}_sv" for c in texts}).assign(
+        **{f"{c}_en": en[c].to_numpy() for c in texts}
+    )
+
+
+def _run_info(
+    config: RunConfig,
+    instrument: Any,
+    cutpoints: pd.DataFrame,
+    *,
+    wave: int,
+    previous: int | None,
+    waves: Sequence[int],
+    checksums: Mapping[str, str],
+    key: str,
+) -> dict[str, Any]:
+    versions = sorted(str(v) for v in cutpoints["version"].unique())
+    return {
+        "prepare_key": key,
+        "wave": wave,
+        "previous_wave": previous,
+        "waves": list(waves),
+        "min_cell": config.min_cell,
+        "synthetic": config.synthetic,
+        "instrument": {
+            "id": instrument.id,
+            "version": instrument.version,
+            "title": instrument.title,
+            "notice": instrument.notice,
+        },
+        "cutpoint_version": versions[0] if len(versions) == 1 else versions,
+        "validity_rules": [
+            {"id": r.id, "label": dict(r.label), "exclude": r.exclude} for r in instrument.validity
+        ],
+        "data_checksums": dict(checksums),
+        "areas": [{"area_id": a, "name": n} for a, n in config.area_names.items()],
+    }
+
+
+def _publish(
+    config: RunConfig,
+    instrument: Any,
+    cache: Path,
+    tables: Callable[[Sequence[int]], dict[str, pd.DataFrame]],
+    *,
+    wave: int,
+    checksums: Mapping[str, str],
+) -> Path:
+    """Write ``<output>/<wave>/data/`` (reused when its key matches); returns the folder."""
+    folder = config.output_dir / str(wave) / "data"
+    key = hashlib.sha256(f"{cache.name}/{config.min_cell}/{wave}".encode()).hexdigest()[:24]
+    info = read_json(folder / "run_info.json")
+    if (
+        info
+        and info.get("prepare_key") == key
+        and all((folder / f).is_file() for f in PUBLISHED_FILES)
+    ):
+        return folder
+    waves = [int(w) for w in json.loads((cache / "meta.json").read_text())["waves"] if w <= wave]
+    previous = max((w for w in waves if w < wave), default=None)
+    published = tables(waves)
+    cutpoints = pd.read_csv(cache / "cutpoints.csv", dtype={"version": str})
+    comparisons = _comparisons(
+        published["aggregates"], wave=wave, previous=previous,
+        areas=list(config.area_names), min_n=config.min_cell,
+    )  # fmt: skip
+    staging = folder.with_name(".data-staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name, table in {**published, "comparisons": comparisons}.items():
+        table.reset_index(drop=True).to_parquet(staging / f"{name}.parquet", index=False)
+    cutpoints.to_csv(staging / "cutpoints.csv", index=False)
+    _measures(instrument).to_csv(staging / "measures.csv", index=False)
+    info = _run_info(
+        config, instrument, cutpoints, wave=wave, previous=previous, waves=waves,
+        checksums=checksums, key=key,
+    )  # fmt: skip
+    (staging / "run_info.json").write_text(
+        json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return folder
+
+
+def prepare_waves(config: RunConfig, *, waves: Sequence[int] | None = None) -> Prepared:
+    """Build (or reuse) the published folders of the chosen waves (default: the run file's)."""
+    from ctc_helpers.config.instrument import load_instrument
+
+    start = time.perf_counter()
+    instrument = load_instrument(config.instrument_file)
+    checksums = {name: file_sha256(path) for name, path in _input_files(config).items()}
+    # one BLAS thread: the many small SVDs of the suppression slow down several-fold when
+    # OpenBLAS threads compete for busy cores (measured 14 s -> 2 s for one wave)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _prepare(config, instrument, checksums, waves=waves, start=start)
+
+
+def _prepare(
+    config: RunConfig,
+    instrument: Any,
+    checksums: Mapping[str, str],
+    *,
+    waves: Sequence[int] | None,
+    start: float,
+) -> Prepared:
+    from ctc_helpers.config.instrument import load_respondent_schema
+
+    cache = _cache(config, instrument, load_respondent_schema(), checksums)
+    meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
+    chosen = _chosen_waves(waves or config.waves, meta["waves"])
+
+    def tables(waves: Sequence[int]) -> dict[str, pd.DataFrame]:
+        return _suppressed_tables(cache, min_n=config.min_cell, waves=waves)
+
+    folders = {
+        w: _publish(config, instrument, cache, tables, wave=w, checksums=checksums) for w in chosen
+    }
+    summary = {
+        "waves": chosen,
+        "respondents": meta["respondents"],
+        "quarantine_rows": meta["quarantine_rows"],
+        "quarantine_file": str(cache / "quarantine.csv"),
+        "cache": str(cache),
+        "synthetic": config.synthetic,
+    }
+    return Prepared(folders=folders, summary=summary, seconds=time.perf_counter() - start)
+
+
+def _chosen_waves(waves: Sequence[int] | None, present: Sequence[int]) -> list[int]:
+    if not waves:
+        return [max(present)]
+    missing = [w for w in waves if w not in present]
+    if missing:
+        raise ConfigError(
+            f"There is no survey wave {missing[0]} in the data files; waves present:"
+            f" {', '.join(map(str, present))}."
+        )
+    return sorted(int(w) for w in waves)
+
+
+def prepare(config: RunConfig | str | Path, *, wave: int | None = None) -> Path:
+    """Build (or reuse) the published folder ``reports/<wave>/data/`` of a wave.
+
+    Parameters
+    ----------
+    config : RunConfig or path of a run file
+    wave : int, optional
+        The survey year (default: the latest in the data).
+
+    Returns
+    -------
+    pathlib.Path
+        The published folder (see ``docs/ARCHITECTURE.md``).
+    """
+    config = config if isinstance(config, RunConfig) else load_run_config(config)
+    prepared = prepare_waves(config, waves=None if wave is None else (int(wave),))
+    return next(iter(prepared.folders.values()))
