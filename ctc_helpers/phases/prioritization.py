@@ -69,8 +69,7 @@ import yaml
 from ctc_helpers.config.yaml_load import load_yaml
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.paths import SCHEMA_DIR
-from ctc_helpers.publish.read import resolve_path
+from ctc_helpers.paths import SCHEMA_DIR, resolve_path
 from ctc_helpers.views.tables import format_pct, format_points
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 

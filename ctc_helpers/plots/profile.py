@@ -34,7 +34,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.publish import read as published
+from ctc_helpers.views.frames import areas_frame, breakdown_frame, profile_frame
+from ctc_helpers.views.labels import measure_labels
+from ctc_helpers.vocab import CITY
 
 __all__ = [
     "PALETTE",
@@ -168,16 +170,16 @@ def plot_profile(
             f"comparison {unknown[0]!r} is unknown; choose from: {', '.join(COMPARISONS)}."
         )
     ax = _axes(ax)
-    frame = published.profile_frame(
+    frame = profile_frame(
         table, None, kind=kind, area=area, wave=wave, measures=measures, lang=lang
     )
     if frame.empty:
         return _empty(ax, lang)
     placed, headers = _layout(frame)
     shown = placed.loc[~placed["suppressed"]]
-    label = area_label or (t("city", lang) if area == published.CITY else area)
+    label = area_label or (t("city", lang) if area == CITY else area)
     bars = _bars(ax, shown, label=f"{label} {wave}")
-    if "city" in comparison and area != published.CITY:
+    if "city" in comparison and area != CITY:
         city = placed.loc[~placed["city_suppressed"].fillna(True).astype(bool)]
         ax.scatter(100 * city["pct_city"], city["y"], marker="D", s=28, zorder=3,
                    color=PALETTE["city"], label=f"{t('city', lang)} {wave}")  # fmt: skip
@@ -256,7 +258,7 @@ def plot_behaviours(
     """
     lang = check_language(lang)
     ax = _axes(ax)
-    frame = published.breakdown_frame(
+    frame = breakdown_frame(
         table, kind="behaviour", area=area, wave=wave, by=by, measures=measures, lang=lang
     )
     if frame.empty:
@@ -321,9 +323,7 @@ def plot_area_comparison(
     """
     lang = check_language(lang)
     ax = _axes(ax)
-    frame = published.areas_frame(
-        table, kind=kind, wave=wave, areas=areas, measures=measures, lang=lang
-    )
+    frame = areas_frame(table, kind=kind, wave=wave, areas=areas, measures=measures, lang=lang)
     if frame.empty:
         return _empty(ax, lang)
     frame = frame.assign(value=(100 * frame["pct"]).where(~frame["suppressed"]))
@@ -332,7 +332,7 @@ def plot_area_comparison(
     grid = frame.pivot_table(index="label", columns="area_label", values="value", aggfunc="first",
                              dropna=False).reindex(index=rows, columns=columns)  # fmt: skip
     _heatmap(ax, grid, label=t(f"plot_axis_{kind}", lang), marker=t("suppressed_marker", lang))
-    if area and area != published.CITY:
+    if area and area != CITY:
         names = {} if areas is None else dict(zip(areas["area_id"], areas["name"], strict=True))
         target = names.get(area, area)
         if target in columns:
@@ -400,7 +400,7 @@ def plot_prioritization(
     ax = _axes(ax)
     if ranked.empty:
         return _empty(ax, lang)
-    labels = published.measure_labels(measures, lang) if measures is not None else {}
+    labels = measure_labels(measures, lang) if measures is not None else {}
     frame = ranked.assign(
         label=[_rank_label(r, labels) for r in ranked.to_dict("records")],
         domain_label=ranked["kind"].map(lambda k: t(f"plot_kind_{k}", lang)),

@@ -1,11 +1,12 @@
-"""The published folder of a wave, read once and checked, and tidy views of its tables.
+"""The published folder of a wave, read once and checked.
 
 Notebooks, reports and dashboards read ONLY the published (suppressed) folder of a wave,
 ``reports/<wave>/data/`` (see ``docs/ARCHITECTURE.md``). :func:`load_published` reads it, checks
 that every file and column is there and hides again every row marked ``suppressed`` (defence in
-depth: a suppressed number never reaches a table or a chart even if a file carried it). The views
-(:func:`profile_frame`, :func:`breakdown_frame`, :func:`areas_frame`) are tidy and unrounded; the
-display copies are made in :mod:`ctc_helpers.views.tables`, the charts in :mod:`ctc_helpers.plots.profile`.
+depth: a suppressed number never reaches a table or a chart even if a file carried it).
+:func:`select_rows` picks the rows of one wave and area. The tidy frames with labels that the
+tables and charts show are made in :mod:`ctc_helpers.views.frames`, the labels in
+:mod:`ctc_helpers.views.labels`.
 
 Columns read from the published folder (files may hold more):
 
@@ -40,29 +41,16 @@ import numpy as np
 import pandas as pd
 
 from ctc_helpers.errors import InputFileError
-from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
-    "CITY",
     "PUBLISHED_FILES",
     "Published",
     "load_published",
-    "resolve_path",
-    "check_area",
     "check_wave",
     "previous_wave_of",
-    "area_name",
-    "measure_labels",
-    "grade_labels",
-    "sex_labels",
-    "rule_labels",
     "select_rows",
-    "profile_frame",
-    "breakdown_frame",
-    "areas_frame",
-    "has_text",
 ]
 
 
@@ -304,28 +292,7 @@ def _normalise_measures(measures: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Parameters and labels
-
-
-def check_area(published: Published, area: str, lang: str | None = None) -> str:
-    """Return the area's display name after checking that the area is published.
-
-    ``"all"`` is the whole municipality (its name is the text ``city``).
-
-    Raises
-    ------
-    ValueError
-        If the area is not in the run's area list; the message lists the known ids.
-    """
-    if area == CITY:
-        return t("city", lang)
-    known = published.areas
-    if area not in set(known["area_id"]):
-        raise ValueError(
-            f"The area {area!r} is not in the published data. Known areas: "
-            f"{', '.join(known['area_id'])}, or 'all' for the whole municipality."
-        )
-    return str(known.set_index("area_id").loc[area, "name"])
+# Parameters and row selection
 
 
 def check_wave(published: Published, wave: int) -> int | None:
@@ -354,38 +321,6 @@ def previous_wave_of(aggregates: pd.DataFrame, wave: int) -> int | None:
     return max(earlier) if earlier else None
 
 
-def area_name(published: Published, area: str, lang: str | None = None) -> str:
-    """Display name of an area id (``"all"`` gives the municipality)."""
-    if area == CITY:
-        return t("city", lang)
-    names = published.areas.set_index("area_id")["name"]
-    return str(names.get(area, area))
-
-
-def measure_labels(measures: pd.DataFrame, lang: str | None = None) -> dict[str, str]:
-    """Map measure id -> label in ``lang`` from the (normalised) published measures."""
-    column = f"label_{check_language(lang)}"
-    return dict(zip(measures["measure"], measures[column], strict=True))
-
-
-def grade_labels(lang: str | None = None) -> dict[str, str]:
-    """Map grade code -> label (``data_schema/respondents.yaml``), ``all`` -> all grades."""
-    from ctc_helpers.config.instrument import load_respondent_schema
-
-    return {**load_respondent_schema().grade_labels(lang), TOTAL: t("all_grades", lang)}
-
-
-def sex_labels(lang: str | None = None) -> dict[str, str]:
-    """Map sex code -> label (``data_schema/respondents.yaml``), ``all`` -> everyone."""
-    from ctc_helpers.config.instrument import load_respondent_schema
-
-    return {**load_respondent_schema().sex_labels(lang), TOTAL: t("all_sexes", lang)}
-
-
-# --------------------------------------------------------------------------------------------
-# Views of the published tables (tidy, unrounded; used by tables and charts)
-
-
 def select_rows(
     frame: pd.DataFrame,
     *,
@@ -408,250 +343,3 @@ def select_rows(
     if kinds is not None:
         rows = rows[pd.Series(frame["measure_kind"].to_numpy()[rows]).isin(kinds).to_numpy()]
     return frame.iloc[rows]
-
-
-def profile_frame(
-    aggregates: pd.DataFrame,
-    comparisons: pd.DataFrame | None = None,
-    *,
-    kind: str,
-    area: str,
-    wave: int,
-    measures: pd.DataFrame | None = None,
-    lang: str | None = None,
-) -> pd.DataFrame:
-    """One row per measure of ``kind`` (all grades, both sexes) with its comparison series.
-
-    For ``kind`` ``"risk"`` or ``"protective"`` the composite of that kind (``group`` in
-    ``measures``) is appended, as in CTC profile charts. The previous wave is shown only where
-    it used the same cut-point version (otherwise ``pct_previous`` is NaN).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``measure, label, measure_kind, domain, domain_label, pct, ci_low, ci_high, n,
-        suppressed, pct_city, city_suppressed, diff_city, change_city, pct_previous,
-        previous_suppressed, diff_previous, change_previous, previous_wave``; ``pct_city`` and
-        ``diff_city`` are NaN for the city itself. Proportions 0..1, unrounded.
-    """
-    kinds = _kinds_for(kind, measures)
-    previous = previous_wave_of(aggregates, wave)
-    own = select_rows(aggregates, wave=wave, area=area, kinds=kinds)
-    city = _series(select_rows(aggregates, wave=wave, area=CITY, kinds=kinds), "city")
-    before = _previous_series(aggregates, own, area=area, previous=previous, kinds=kinds)
-    frame = (
-        own.loc[
-            :, ["measure", "measure_kind", "domain", "pct", "ci_low", "ci_high", "n", "suppressed"]
-        ]
-        .merge(city, on="measure", how="left")
-        .merge(before, on="measure", how="left")
-        .merge(_comparison_columns(comparisons, area=area, wave=wave), on="measure", how="left")
-        .assign(previous_wave=previous)
-    )
-    if kinds != (kind,):  # only the composite of the profile's own kind
-        composites = set(measures.loc[measures["group"].eq(kind), "measure"])
-        frame = frame.loc[frame["measure_kind"].ne("composite") | frame["measure"].isin(composites)]
-    if area == CITY:
-        frame = frame.assign(pct_city=np.nan, diff_city=np.nan, change_city="")
-    frame = frame.assign(
-        suppressed=frame["suppressed"].astype(bool) | frame["pct"].isna(),
-        change_city=frame["change_city"].fillna(""),
-        change_previous=frame["change_previous"].fillna(""),
-    )
-    return _with_labels(frame, measures, lang).reset_index(drop=True)
-
-
-def _kinds_for(kind: str, measures: pd.DataFrame | None) -> tuple[str, ...]:
-    allowed = ("risk", "protective", "behaviour", "composite")
-    if kind not in allowed:
-        raise ValueError(f"kind is {kind!r}; choose one of: {', '.join(allowed)}.")
-    return (
-        (kind, "composite") if kind in ("risk", "protective") and measures is not None else (kind,)
-    )
-
-
-def _series(rows: pd.DataFrame, name: str) -> pd.DataFrame:
-    return rows.loc[:, ["measure", "pct", "suppressed"]].rename(
-        columns={"pct": f"pct_{name}", "suppressed": f"{name}_suppressed"}
-    )
-
-
-def _previous_series(
-    aggregates: pd.DataFrame, own: pd.DataFrame, *, area: str, previous: int | None, kinds
-) -> pd.DataFrame:
-    columns = ["measure", "pct_previous", "previous_suppressed"]
-    if previous is None:
-        return pd.DataFrame(columns=columns).astype({"pct_previous": float})
-    rows = select_rows(aggregates, wave=previous, area=area, kinds=kinds)
-    if "cutpoint_version" in rows.columns and "cutpoint_version" in own.columns:
-        same = rows.merge(own[["measure", "cutpoint_version"]], on=["measure", "cutpoint_version"])
-        rows = rows.loc[rows["measure"].isin(same["measure"])]
-    return _series(rows, "previous").loc[:, columns]
-
-
-def _comparison_columns(comparisons: pd.DataFrame | None, *, area: str, wave: int) -> pd.DataFrame:
-    columns = ["measure", "diff_city", "change_city", "diff_previous", "change_previous"]
-    if comparisons is None or comparisons.empty:
-        return pd.DataFrame(columns=columns).astype({"diff_city": float, "diff_previous": float})
-    rows = select_rows(comparisons, wave=wave, area=area)
-    parts = [
-        rows.loc[rows["comparison"].eq(name), ["measure", "diff", "change"]].rename(
-            columns={"diff": f"diff_{suffix}", "change": f"change_{suffix}"}
-        )
-        for name, suffix in (("city", "city"), ("previous_wave", "previous"))
-    ]
-    return parts[0].merge(parts[1], on="measure", how="outer").loc[:, columns]
-
-
-def _with_labels(
-    frame: pd.DataFrame, measures: pd.DataFrame | None, lang: str | None
-) -> pd.DataFrame:
-    if measures is None:
-        labels, order = {}, {}
-    else:
-        labels = measure_labels(measures, lang)
-        order = dict(zip(measures["measure"], measures["order"], strict=True))
-    domains = frame["domain"].map(
-        lambda d: t(f"domain_{d}", lang) if has_text(f"domain_{d}") else d
-    )
-    return (
-        frame.assign(
-            label=frame["measure"].map(lambda m: labels.get(m, m)),
-            domain_label=domains,
-            _order=frame["measure"].map(lambda m: order.get(m, len(order))),
-            _domain_order=frame["domain"].map(_domain_rank),
-        )
-        .sort_values(["_domain_order", "_order"], kind="stable")
-        .drop(columns=["_order", "_domain_order"])
-    )
-
-
-DOMAIN_ORDER = ("community", "family", "school", "individual", "composite", "behaviour")
-
-
-def _domain_rank(domain: str) -> int:
-    return DOMAIN_ORDER.index(domain) if domain in DOMAIN_ORDER else len(DOMAIN_ORDER)
-
-
-def has_text(key: str) -> bool:
-    """Whether ``data_schema/i18n.yaml`` has a text with this key (placeholders not needed)."""
-    return key in _text_keys()
-
-
-def _text_keys() -> frozenset[str]:
-    from ctc_helpers.i18n import message_keys
-
-    return message_keys()
-
-
-def breakdown_frame(
-    aggregates: pd.DataFrame,
-    *,
-    kind: str,
-    area: str,
-    wave: int,
-    by: str = "grade",
-    measures: pd.DataFrame | None = None,
-    lang: str | None = None,
-) -> pd.DataFrame:
-    """Measures of ``kind`` by grade (both sexes) or by sex (all grades), margins excluded.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``measure, label, domain, domain_label, group, group_label, pct, ci_low, ci_high,
-        n, suppressed``; ``group`` is the grade or sex code, in the schema's order.
-    """
-    if by not in ("grade", "sex"):
-        raise ValueError(f"by is {by!r}; choose 'grade' or 'sex'.")
-    other = "sex" if by == "grade" else "grade"
-    rows = select_rows(aggregates, wave=wave, area=area, kinds=(kind,), **{by: None, other: TOTAL})
-    labels = grade_labels(lang) if by == "grade" else sex_labels(lang)
-    order = list(labels)
-    rows = rows.loc[rows[by].ne(TOTAL) & rows[by].isin(order)]
-    frame = rows.assign(
-        group=rows[by],
-        group_label=rows[by].map(labels),
-        suppressed=rows["suppressed"].astype(bool) | rows["pct"].isna(),
-        _group_order=rows[by].map(order.index),
-    )
-    frame = (
-        _with_labels(frame, measures, lang)
-        .sort_values(["_group_order"], kind="stable")
-        .drop(columns="_group_order")
-    )
-    columns = ["measure", "label", "domain", "domain_label", "group", "group_label", "pct",
-               "ci_low", "ci_high", "n", "suppressed"]  # fmt: skip
-    return frame.loc[:, columns].reset_index(drop=True)
-
-
-def areas_frame(
-    aggregates: pd.DataFrame,
-    *,
-    kind: str,
-    wave: int,
-    areas: pd.DataFrame | None = None,
-    measures: pd.DataFrame | None = None,
-    lang: str | None = None,
-) -> pd.DataFrame:
-    """Every area's value of each measure of ``kind`` (all grades, both sexes), the city last.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``measure, label, domain, domain_label, area, area_label, pct, suppressed``.
-    """
-    keep = (
-        aggregates["wave"].eq(wave)
-        & aggregates["grade"].eq(TOTAL)
-        & aggregates["sex"].eq(TOTAL)
-        & aggregates["measure_kind"].eq(kind)
-    )
-    rows = aggregates.loc[keep]
-    names = {} if areas is None else dict(zip(areas["area_id"], areas["name"], strict=True))
-    order = [*names, CITY] if names else [*sorted(set(rows["area"]) - {CITY}), CITY]
-    rows = rows.loc[rows["area"].isin(order)]
-    frame = rows.assign(
-        area_label=rows["area"].map(lambda a: t("city", lang) if a == CITY else names.get(a, a)),
-        suppressed=rows["suppressed"].astype(bool) | rows["pct"].isna(),
-        _area_order=rows["area"].map(order.index),
-    )
-    frame = _with_labels(frame.sort_values("_area_order", kind="stable"), measures, lang)
-    columns = [
-        "measure",
-        "label",
-        "domain",
-        "domain_label",
-        "area",
-        "area_label",
-        "pct",
-        "suppressed",
-    ]
-    return frame.loc[:, columns].reset_index(drop=True)
-
-
-def rule_labels(published: Published, lang: str | None = None) -> dict[str, str]:
-    """Map validity rule id -> label: ``run_info["validity_rules"]``, else the default instrument.
-
-    The default instrument's labels are used only for rule ids it defines; ``any_excluded`` is
-    the total of excluded questionnaires.
-    """
-    lang = check_language(lang)
-    labels = {"any_excluded": t("report_rule_any_excluded", lang)}
-    rules = published.run_info.get("validity_rules")
-    if rules:
-        return {**labels, **{r["id"]: _text_of(r.get("label"), lang) or r["id"] for r in rules}}
-    known = _instrument_rule_labels(lang)
-    present = [r for r in dict.fromkeys(published.screening_log["rule"]) if r != "any_excluded"]
-    return {**labels, **{r: known.get(r, r) for r in present}}
-
-
-def _instrument_rule_labels(lang: str) -> dict[str, str]:
-    """Rule labels of the default instrument (its ``validity`` section)."""
-    from ctc_helpers.config.instrument import load_instrument
-
-    return {rule.id: text_of(rule.label, lang) for rule in load_instrument().validity}
-
-
-def _text_of(mapping: dict[str, str] | str | None, lang: str | None) -> str:
-    return "" if mapping is None else text_of(mapping, lang)

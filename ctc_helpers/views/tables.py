@@ -25,26 +25,25 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from ctc_helpers.i18n import check_language, t, text_of
+from ctc_helpers.paths import resolve_path
 from ctc_helpers.publish.read import (
-    CITY,
-    TOTAL,
     Published,
-    area_name,
-    areas_frame,
-    breakdown_frame,
-    check_area,
     check_wave,
-    grade_labels,
     load_published,
-    measure_labels,
     previous_wave_of,
-    profile_frame,
-    resolve_path,
-    rule_labels,
     select_rows,
+)
+from ctc_helpers.views.frames import areas_frame, breakdown_frame, profile_frame
+from ctc_helpers.views.labels import (
+    area_name,
+    check_area,
+    grade_labels,
+    has_text,
+    measure_labels,
+    rule_labels,
     sex_labels,
 )
-from ctc_helpers.publish.read import has_text as _has_text
+from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
     # re-exported from ctc_helpers.publish.read (the notebooks' entry points)
@@ -279,9 +278,9 @@ def section(
     it exists. ``values`` fill the ``{placeholders}`` of both texts.
     """
     text_key = f"report_{key}_city_text" if area == CITY else f"report_{key}_text"
-    text_key = text_key if _has_text(text_key) else f"report_{key}_text"
+    text_key = text_key if has_text(text_key) else f"report_{key}_text"
     title = t(f"report_{key}", lang, **values)
-    body = t(text_key, lang, **values) if _has_text(text_key) else ""
+    body = t(text_key, lang, **values) if has_text(text_key) else ""
     return Markdown(f"{'#' * level} {title}\n\n{body}".rstrip())
 
 
@@ -408,7 +407,7 @@ def _change_text(code: str, lang: str, *, versus_city: bool) -> str:
     if not code:
         return ""
     key = f"report_vs_city_{code}" if versus_city and code != "too_few" else f"change_{code}"
-    return t(key, lang) if _has_text(key) else code
+    return t(key, lang) if has_text(key) else code
 
 
 def profile_table(

@@ -1,4 +1,4 @@
-"""Tests of ctc_helpers.publish.read: reading the published folder and its tidy views."""
+"""Tests of ctc_helpers.publish.read: reading the published folder and selecting its rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from ctc_helpers.errors import InputFileError
+from ctc_helpers.paths import resolve_path
 from ctc_helpers.publish import read as published
+from ctc_helpers.views.labels import measure_labels
 from tests.fake_published import SENTINEL_PCT, write_fake_published
 
 
@@ -86,92 +88,22 @@ def test_measures_in_long_form_are_accepted(tmp_path):
     )  # fmt: skip
     long.to_csv(fake.path / "measures.csv", index=False)
     pub = published.load_published(fake.path)
-    labels = published.measure_labels(pub.measures, "en")
-    assert labels["family_conflict"] == "Family conflict"
+    assert measure_labels(pub.measures, "en")["family_conflict"] == "Family conflict"
 
 
 def test_relative_paths_resolve_from_the_repository(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    assert published.resolve_path("data_schema").is_dir()
-    assert published.resolve_path(tmp_path) == tmp_path
+    assert resolve_path("data_schema").is_dir()
+    assert resolve_path(tmp_path) == tmp_path
 
 
-def test_check_area_and_wave(pub):
-    assert published.check_area(pub, "soderdalen") == "Söderdalen"
-    assert published.check_area(pub, "all", "en") == "Whole municipality"
-    with pytest.raises(ValueError, match="'nowhere' is not in the published data.*norra-hamnen"):
-        published.check_area(pub, "nowhere")
+def test_check_wave(pub):
     assert published.check_wave(pub, 2025) == 2023
     assert published.check_wave(pub, 2023) is None
     with pytest.raises(ValueError, match="survey year 2021 is not in the published data"):
         published.check_wave(pub, 2021)
     with pytest.raises(ValueError, match="published years: 2023, 2025"):
         published.check_wave(pub, "2025")
-
-
-def test_rule_labels_prefer_run_info(pub):
-    custom = published.Published(
-        **{**pub.__dict__, "run_info": {**pub.run_info, "validity_rules": [
-            {"id": "dishonest", "label": {"sv": "Oärlig", "en": "Dishonest"}}]}}
-    )  # fmt: skip
-    assert published.rule_labels(custom, "en")["dishonest"] == "Dishonest"
-    assert published.rule_labels(pub, "en")["any_excluded"] == "Excluded by at least one rule"
-
-
-def test_profile_frame_series(pub, fake):
-    frame = published.profile_frame(
-        pub.aggregates, pub.comparisons, kind="risk", area="norra-hamnen", wave=2025,
-        measures=pub.measures, lang="en",
-    ).set_index("measure")  # fmt: skip
-    assert list(frame.index) == [
-        "perceived_availability_drugs",
-        "family_conflict",
-        "low_commitment_school",
-        "friends_drug_use",
-        "high_risk",
-    ]  # fmt: skip  (CTC domain order, then the risk composite)
-    rows = fake.aggregates_unsuppressed.query(
-        "area in ['norra-hamnen', 'all'] and grade == 'all' and sex == 'all'"
-        " and measure == 'family_conflict'"
-    ).set_index(["wave", "area"])
-    share = rows["n_flagged"] / rows["n"]
-    row = frame.loc["family_conflict"]
-    assert row["pct"] == pytest.approx(share[(2025, "norra-hamnen")])
-    assert row["pct_city"] == pytest.approx(share[(2025, "all")])
-    assert row["pct_previous"] == pytest.approx(share[(2023, "norra-hamnen")])
-    assert row["change_city"] == "increase" and row["previous_wave"] == 2023
-    assert row["label"] == "Family conflict" and row["domain_label"] == "Family"
-
-
-def test_profile_frame_drops_an_incomparable_previous_wave(pub):
-    changed = pub.aggregates.assign(
-        cutpoint_version=np.where(pub.aggregates["wave"].eq(2023), "old-cuts", "new-cuts")
-    )
-    frame = published.profile_frame(changed, kind="risk", area="all", wave=2025)
-    assert frame["pct_previous"].isna().all()
-    assert frame["pct"].notna().all()
-
-
-def test_profile_frame_of_a_hidden_area(pub):
-    frame = published.profile_frame(pub.aggregates, kind="protective", area="lillby", wave=2025)
-    assert frame["suppressed"].all() and frame["pct"].isna().all()
-    assert not np.isclose(frame["pct_previous"], SENTINEL_PCT).any()
-    with pytest.raises(ValueError, match="kind is 'factor'; choose one of: risk, protective"):
-        published.profile_frame(pub.aggregates, kind="factor", area="all", wave=2025)
-
-
-def test_breakdown_and_areas_frames(pub, fake):
-    by_grade = published.breakdown_frame(
-        pub.aggregates, kind="behaviour", area="soderdalen", wave=2025, by="grade", lang="sv"
-    )
-    assert list(dict.fromkeys(by_grade["group_label"])) == ["åk 7", "åk 9"]
-    ak9 = by_grade.loc[by_grade["group"].eq("ak9")]
-    assert not ak9["suppressed"].any()  # 11 pupils in åk 9 of Söderdalen: shown
-    areas = published.areas_frame(pub.aggregates, kind="risk", wave=2025, areas=pub.areas)
-    assert list(dict.fromkeys(areas["area"])) == ["norra-hamnen", "soderdalen", "lillby", "all"]
-    assert areas.loc[areas["area"].eq("lillby"), "suppressed"].all()
-    with pytest.raises(ValueError, match="by is 'school'; choose 'grade' or 'sex'"):
-        published.breakdown_frame(pub.aggregates, kind="risk", area="all", wave=2025, by="school")
 
 
 def test_stricter_min_cell_also_hides_the_comparisons(fake):
