@@ -7,6 +7,7 @@ reports prove that no suppressed number reaches a reader even if a file carried 
 from __future__ import annotations
 
 import ast
+import html
 import json
 import re
 
@@ -16,6 +17,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
+from ctc_helpers.batch.report import REMOVE_CELL_TAG, export_html, first_heading
 from ctc_helpers.config.run import STANDARD_PARAMETERS
 from ctc_helpers.i18n import t
 from ctc_helpers.paths import NOTEBOOKS_DIR, REPO_ROOT
@@ -23,6 +25,7 @@ from tests.fake_published import write_fake_published
 
 TEMPLATES = ("01_survey_analysis", "02_factor_prioritization")
 NOTEBOOKS = (*TEMPLATES, "explore")
+TEMPLATES_WITH_HEADINGS = (*TEMPLATES, "04_follow_up")  # 03 is checked with its own tests
 PARAMETERS = {
     "01_survey_analysis": {"area", "wave", "lang", "data_dir", "min_cell", "output_dir"},
     "02_factor_prioritization": {"area", "wave", "lang", "data_dir", "min_cell", "output_dir",
@@ -89,12 +92,44 @@ def test_imports_cell_and_no_logic_in_the_notebook(name):
         assert len(cell.source.splitlines()) <= 7
 
 
-@pytest.mark.parametrize("name", TEMPLATES)
-def test_template_markdown_is_language_neutral(name):
-    for cell in _read(name).cells:
+@pytest.mark.parametrize("name", TEMPLATES_WITH_HEADINGS)
+def test_template_markdown_is_a_visible_heading_that_the_report_drops(name):
+    """An evaluator reading a template sees a heading and a sentence in Swedish and English;
+    the report has its own translated headings, so the exporter drops these cells."""
+    nb = _read(name)
+    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+    assert markdown and markdown[0] is nb.cells[0]
+    for i, cell in enumerate(markdown):
+        heading, *paragraphs = cell.source.split("\n\n")
+        assert heading.startswith("## " if i == 0 else "### "), heading
+        assert " / " in heading, f"not in Swedish and English: {heading!r}"
+        assert len(paragraphs) == 2 and all(p.strip().endswith(".") for p in paragraphs), (
+            cell.source
+        )
+        assert "<!--" not in cell.source
+        assert cell.metadata.get("tags") == [REMOVE_CELL_TAG]
+    # the report's title is the first level-1 heading of its outputs, never the template's
+    assert first_heading(nb) is None
+    assert set(nb.metadata.ctc.title) == {"sv", "en"}
+
+
+@pytest.mark.parametrize("name", (*NOTEBOOKS, "04_follow_up"))
+def test_every_name_a_notebook_assigns_is_used(name):
+    assigned, used = {}, set()
+    for cell in _code_cells(_read(name)):
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                assigned.setdefault(node.id, cell.source.splitlines()[node.lineno - 1])
+            elif isinstance(node, ast.Name):
+                used.add(node.id)
+    dead = {n: line for n, line in assigned.items() if n not in used and not n.startswith("_")}
+    assert not dead, f"assigned and never used: {dead}"
+
+
+def test_explore_markdown_is_visible():
+    for cell in _read("explore").cells:
         if cell.cell_type == "markdown":
-            text = cell.source.strip()
-            assert text.startswith("<!--") and text.endswith("-->")
+            assert cell.source.startswith("#") and "<!--" not in cell.source
 
 
 # ------------------------------------------------------------------------------- execution
@@ -147,6 +182,17 @@ def _assert_private(text: str, lang: str) -> None:
     assert t("suppressed_note", lang, min_n=10) in text
 
 
+def _assert_template_text_not_in_the_report(nb, tmp_path, lang: str) -> None:
+    """The exporter drops the template's markdown cells (tagged): the report has its own."""
+    page = export_html(nb, tmp_path / "report.html", lang=lang).read_text(encoding="utf-8")
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert markdown
+    for source in markdown:
+        for line in source.splitlines():
+            assert not line.strip() or html.escape(line.lstrip("# ")) not in page, line
+    assert t("report_participation", lang) in page
+
+
 PROFILE_SECTIONS = ("participation", "screening", "behaviours", "risk_profile",
                     "protective_profile", "composites", "areas", "methods", "glossary")  # fmt: skip
 
@@ -170,6 +216,7 @@ def test_survey_analysis_runs(folders, tmp_path, area, lang):
     if area == "norra-hamnen":
         assert "Hamnskolan" in text and "tydligt högre" in text
         assert "family_conflict" in record["clear_vs_city"]
+        _assert_template_text_not_in_the_report(nb, tmp_path, lang)
     if area == "all":
         assert "Difference from the municipality" not in text  # no city column for the city
         assert "Söderdalen" in text  # the areas are compared instead
