@@ -393,6 +393,52 @@ def find_undocumented_modules(root: Path, doc: Path) -> list[str]:
     return offenders
 
 
+API_SECTION = "## For evaluators: the Python API"
+
+
+def _top_level_names(module: Module) -> set[str]:
+    names = set()
+    for node in module.tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def find_stale_api_rows(readme: Path, root: Path) -> list[str]:
+    """Modules of the README's API table that do not exist, and names they do not define.
+
+    A row names its modules in backticks, the first in full (``ctc_helpers.survey.screening``),
+    the others in full, from the package (``views.frames``) or beside the first (``scoring``).
+    """
+    modules = read_package(root)
+    text = readme.read_text(encoding="utf-8")
+    section = text.split(API_SECTION, 1)[1].split("\n## ", 1)[0] if API_SECTION in text else ""
+    offenders = [] if section else [f"{readme.name}: no section {API_SECTION!r}"]
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or not cells[0].startswith(f"`{root.name}"):
+            continue
+        written = re.findall(r"`([\w.]+)`", cells[0])
+        parent = written[0].rsplit(".", 1)[0]
+        found = []
+        for name in written:
+            candidates = [name, f"{root.name}.{name}", f"{parent}.{name}"]
+            match = next((c for c in candidates if c in modules), None)
+            if match is None:
+                offenders.append(f"{readme.name}: no module {name!r} ({line[:60]}...)")
+            else:
+                found.append(modules[match])
+        defined = set().union(*(_top_level_names(m) for m in found)) if found else set()
+        for name in re.findall(r"`([A-Za-z_]\w*)`", cells[1]):
+            if found and name not in defined:
+                where = ", ".join(m.name for m in found)
+                offenders.append(f"{readme.name}: {name} is not defined in {where}")
+    return offenders
+
+
 def find_heavy_packages(root: Path) -> list[str]:
     """Packages whose ``__init__`` loads modules from outside the standard library."""
     packages = [m.name for m in read_package(root).values() if m.is_package]
@@ -464,6 +510,13 @@ def test_every_module_is_named_in_the_architecture_page():
     _report(
         find_undocumented_modules(PACKAGE_DIR, ARCHITECTURE_DOC),
         "Modules missing from docs/ARCHITECTURE.md",
+    )
+
+
+def test_the_readme_api_table_names_real_modules_and_functions():
+    _report(
+        find_stale_api_rows(REPO_ROOT / "README.md", PACKAGE_DIR),
+        "README's API table out of date with the package",
     )
 
 
@@ -736,3 +789,30 @@ def test_packages_loading_third_party_code_are_found(tmp_path):
     )
     (tmp_path / "heavylib.py").write_text("", encoding="utf-8")  # a third-party library
     assert find_heavy_packages(root) == ["ctc_helpers.dashboard: importing it loads heavylib"]
+
+
+def test_stale_rows_of_the_api_table_are_found(tmp_path):
+    root = _package(
+        tmp_path,
+        {
+            "survey/screening.py": "def screen_respondents(x):\n    return x\n",
+            "survey/scoring.py": "class Scores:\n    pass\n\nSCALE = 1\n",
+            "views/frames.py": "def breakdown_frame():\n    pass\n",
+        },
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "## For evaluators: the Python API\n\n| Module | Main functions |\n| --- | --- |\n"
+        "| `ctc_helpers.survey.screening`, `scoring`, `views.frames` | `screen_respondents`, "
+        "`Scores`, `SCALE`, `breakdown_frame` (take `ax=None`) |\n"
+        "| `ctc_helpers.survey.gone` | `score_scales` |\n"
+        "| `ctc_helpers.survey.scoring` | `score_scales`, `screen_respondents` |\n\n"
+        "## Layout\n\n| `ctc_helpers.nothing` | `checked` |\n",
+        encoding="utf-8",
+    )
+    assert find_stale_api_rows(readme, root) == [
+        "README.md: no module 'ctc_helpers.survey.gone' (| `ctc_helpers.survey.gone` | "
+        "`score_scales` |...)",
+        "README.md: score_scales is not defined in ctc_helpers.survey.scoring",
+        "README.md: screen_respondents is not defined in ctc_helpers.survey.scoring",
+    ]
