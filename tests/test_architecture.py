@@ -439,6 +439,34 @@ def find_stale_api_rows(readme: Path, root: Path) -> list[str]:
     return offenders
 
 
+def _bound_names(module: Module) -> set[str]:
+    """Names a module defines or imports at its top level (what ``module.name`` can reach)."""
+    names = _top_level_names(module)
+    for node in module.tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def find_stale_references(docs: list[Path], root: Path) -> list[str]:
+    """Dotted references ``ctc_helpers.x.y[.name]`` in the docs (under the package's parent folder)
+    that the package cannot resolve."""
+    modules = read_package(root)
+    offenders = []
+    for doc in docs:
+        text = doc.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), start=1):
+            for ref in re.findall(rf"(?<![\w/.]){re.escape(root.name)}(?:\.\w+)+", line):
+                module = _internal(ref, modules)
+                rest = ref[len(module) + 1 :].split(".") if module and ref != module else []
+                if module and (
+                    not rest or (len(rest) == 1 and rest[0] in _bound_names(modules[module]))
+                ):
+                    continue
+                offenders.append(f"{doc.relative_to(root.parent)}:{number}: {ref}")
+    return offenders
+
+
 def find_heavy_packages(root: Path) -> list[str]:
     """Packages whose ``__init__`` loads modules from outside the standard library."""
     packages = [m.name for m in read_package(root).values() if m.is_package]
@@ -517,6 +545,18 @@ def test_the_readme_api_table_names_real_modules_and_functions():
     _report(
         find_stale_api_rows(REPO_ROOT / "README.md", PACKAGE_DIR),
         "README's API table out of date with the package",
+    )
+
+
+def test_the_docs_name_modules_and_functions_that_exist():
+    docs = [
+        REPO_ROOT / "README.md",
+        ARCHITECTURE_DOC,
+        *sorted((REPO_ROOT / "data_schema").glob("*")),
+    ]
+    _report(
+        find_stale_references([d for d in docs if d.suffix in (".md", ".yaml")], PACKAGE_DIR),
+        "References to ctc_helpers in the docs and data_schema/ that do not resolve",
     )
 
 
@@ -815,4 +855,24 @@ def test_stale_rows_of_the_api_table_are_found(tmp_path):
         "`score_scales` |...)",
         "README.md: score_scales is not defined in ctc_helpers.survey.scoring",
         "README.md: screen_respondents is not defined in ctc_helpers.survey.scoring",
+    ]
+
+
+def test_stale_references_in_the_docs_are_found(tmp_path):
+    root = _package(
+        tmp_path, {"survey/profile.py": "from json import dumps\n\ndef aggregate():\n    pass\n"}
+    )
+    doc = tmp_path / "docs" / "README.md"
+    doc.parent.mkdir()
+    doc.write_text(
+        "`ctc_helpers.survey.profile.aggregate(rows)` and ctc_helpers.survey.profile, "
+        "ctc_helpers.survey.profile.dumps, ctc_helpers.survey.\n"
+        "ctc_helpers.survey.profile.gone; ctc_helpers.views.tables.show; "
+        "ctc_helpers.survey.profile.aggregate.x\n",
+        encoding="utf-8",
+    )
+    assert find_stale_references([doc], root) == [
+        "docs/README.md:2: ctc_helpers.survey.profile.gone",
+        "docs/README.md:2: ctc_helpers.views.tables.show",
+        "docs/README.md:2: ctc_helpers.survey.profile.aggregate.x",
     ]
