@@ -3,7 +3,7 @@
 Generates respondents with every item of ``data_schema/instrument.yaml`` (random valid codes, about
 3 % missing answers), writes them as CSV and Parquet to a temporary folder, then measures, each in
 a fresh child process: the bare read (``pandas.read_csv`` / ``pandas.read_parquet``, no
-validation) and ``ctc_helpers.ingest.readers.load_survey`` (read, validate, compact). Seconds exclude the
+validation) and ``ctc_helpers.ingest.load.load_survey`` (read, validate, compact). Seconds exclude the
 imports; peak memory is the child's ``ru_maxrss`` (imports included).
 
 Run: ``.venv/bin/python benchmarks/ingest.py [--rows N] [--seed S] [--repeat R]``. Prints a table
@@ -82,7 +82,7 @@ def run_child(mode: str, path: str, areas: str) -> None:
     """Executed in a fresh interpreter: one measurement, printed as JSON on the last line."""
     import pandas as pd
 
-    from ctc_helpers.ingest.readers import load_survey
+    from ctc_helpers.ingest.load import load_survey
 
     start, cpu = time.perf_counter(), time.process_time()
     if mode == "bare":

@@ -23,12 +23,12 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 # sub-command -> (module, function, help text)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": (
-        "ctc_helpers.ingest.readers",
+        "ctc_helpers.ingest.load",
         "command_validate",
         "check survey files without writing anything",
     ),
     "ingest": (
-        "ctc_helpers.ingest.readers",
+        "ctc_helpers.ingest.load",
         "command_ingest",
         "validate survey files and store them as Parquet",
     ),

@@ -50,7 +50,7 @@ def _close_figures():
 def demo_aggregates():
     """The real pipeline on the committed demo city: ingest, score, aggregate (about 15 s)."""
     from ctc_helpers.config.instrument import load_areas, load_respondent_schema
-    from ctc_helpers.ingest.readers import load_survey
+    from ctc_helpers.ingest.load import load_survey
     from ctc_helpers.paths import SAMPLE_DIR
     from ctc_helpers.survey.profile import aggregate, prepare_scored
 

@@ -78,7 +78,7 @@ def _input_files(config: RunConfig) -> dict[str, Path]:
 
 def _build_cache(config: RunConfig, instrument: Any, schema: Any, folder: Path) -> None:
     """Ingest every survey file once, score, aggregate and count the whole city (unsuppressed)."""
-    from ctc_helpers.ingest.readers import load_survey
+    from ctc_helpers.ingest.load import load_survey
     from ctc_helpers.survey.cutpoints import load_cutpoints
     from ctc_helpers.survey.profile import aggregate, prepare_scored
     from ctc_helpers.survey.screening import screening_log

@@ -1,4 +1,5 @@
-"""Tests of ctc_helpers.ingest.readers: reading files, the bad-file corpus, load_survey, write_ingest, CLI."""
+"""Tests of ctc_helpers.ingest readers, load and report: the bad-file corpus, load_survey,
+write_ingest, the CLI."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from ctc_helpers.cli import main as ctc_main
 from ctc_helpers.config.instrument import DEFAULT_INSTRUMENT, load_instrument
 from ctc_helpers.errors import CTCError, InputFileError
-from ctc_helpers.ingest import readers as ingest_io
-from ctc_helpers.ingest.readers import IngestResult, load_survey, read_table, write_ingest
+from ctc_helpers.ingest import load as ingest_load
+from ctc_helpers.ingest.load import load_survey
+from ctc_helpers.ingest.readers import read_table
+from ctc_helpers.ingest.report import IngestResult, write_ingest
 from ctc_helpers.paths import SAMPLE_DIR
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -515,7 +518,7 @@ def test_cli_ingest_writes_the_folder(tmp_path, capsys):
 
 
 def test_cli_missing_area_list_asks_for_areas(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(ingest_io, "DEFAULT_AREAS", tmp_path / "areas.csv")
+    monkeypatch.setattr(ingest_load, "DEFAULT_AREAS", tmp_path / "areas.csv")
     code = ctc_main(["validate", str(BAD / "cp1252.csv"), "--instrument", str(MINI)])
     err = capsys.readouterr().err
     assert code == 2 and "--areas" in err and str(tmp_path / "areas.csv") in err

@@ -1,4 +1,5 @@
-"""Tests of ctc_helpers.ingest.validate: rules from data_schema, parsing, the pandera schema, messages."""
+"""Tests of validation: rules from data_schema, parsing, the pandera schema, messages
+(ctc_helpers.ingest.rules, .parsing, .schema, .values)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,15 @@ from pandera.errors import SchemaErrors
 
 from ctc_helpers.config.instrument import DEFAULT_INSTRUMENT, load_instrument
 from ctc_helpers.errors import InputFileError
-from ctc_helpers.ingest.validate import (
-    MISSING_TOKENS,
-    apply_value_labels,
-    build_rules,
+from ctc_helpers.ingest.parsing import apply_value_labels, parse_table, release_markers
+from ctc_helpers.ingest.rules import build_rules, check_columns
+from ctc_helpers.ingest.schema import (
     build_schema,
     build_schema_from_rules,
-    check_columns,
     describe_problems,
     find_problems,
-    parse_table,
-    release_markers,
 )
+from ctc_helpers.ingest.values import MISSING_TOKENS
 
 AREAS = pd.DataFrame(
     {

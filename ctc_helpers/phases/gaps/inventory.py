@@ -58,7 +58,7 @@ def _read_table(path: Path, *, sheet: str | None, lang: str) -> tuple[pd.DataFra
     :class:`InputFileError` with read_table's message.
     """
     from ctc_helpers.ingest.readers import read_table
-    from ctc_helpers.ingest.validate import UNNAMED_PREFIX
+    from ctc_helpers.ingest.values import UNNAMED_PREFIX
 
     frame, info = read_table(path, sheet=sheet, lang=lang)
     unnamed = [i for i, c in enumerate(frame.columns) if str(c).startswith(UNNAMED_PREFIX)]
