@@ -13,8 +13,9 @@ Decisions the rules encode:
   the standard way to name in an annotation a class of a module that imports this one. Importing
   a subpackage's module does not count as importing the subpackage's ``__init__``: the parent
   packages run first, never in the middle of a module, so they cannot close a cycle.
-- **Function-local imports** need a measured figure (``# pandera takes ~1 s``) on the import's
-  lines, on the line above, or on a comment line above a run of adjacent imports. The standard
+- **Function-local imports** need a measured figure (``# pandera takes ~1 s``) in a comment on
+  the import's own lines, or on a comment line right above it or above the run of adjacent
+  imports it belongs to (a trailing comment of the previous import does not count). The standard
   library is *not* exempt: the only reason to hide an import inside a function is a cost someone
   measured, and a cheap import belongs at the top, where a reader sees what the module depends on.
 - **Private names**: ``from m import _x`` and ``m._x`` (``m`` a module of the package bound by an
@@ -31,7 +32,9 @@ Decisions the rules encode:
   and a tool beside the engine, not part of it.
 - **Documentation**: every module is named in ``docs/ARCHITECTURE.md`` by its path in the package
   (``survey/profile.py``, or dotted ``ctc_helpers.survey.profile``); a package by its folder
-  (``survey/``).
+  (``survey/``). The README's API table names modules that exist and functions they define (not
+  re-export), and every dotted ``ctc_helpers.x.y`` in the README, ``docs/`` and ``data_schema/``
+  resolves.
 - **Light packages**: importing the package or one of its subpackages by itself loads no module
   from outside the standard library (pandas, matplotlib, ipywidgets ...), so that
   ``import ctc_helpers.x.y`` pays only for ``y``.
