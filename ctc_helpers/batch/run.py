@@ -46,15 +46,8 @@ from ctc_helpers.batch.execute import (
     write_run_index,
 )
 from ctc_helpers.batch.execute import TEXTS as REPORT_TEXTS
-from ctc_helpers.config.run import (
-    STAMP,
-    Job,
-    RunConfig,
-    check_parameters,
-    load_run_config,
-    notebook_defaults,
-    plan_jobs,
-)
+from ctc_helpers.config.notebook_params import check_parameters, notebook_defaults
+from ctc_helpers.config.run import STAMP, Job, RunConfig, load_run_config, plan_jobs
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.fingerprint import folder_checksum
 from ctc_helpers.i18n import check_language, default_language
