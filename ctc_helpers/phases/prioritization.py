@@ -68,9 +68,8 @@ import yaml
 
 from ctc_helpers.config.yaml_load import load_yaml
 from ctc_helpers.errors import ConfigError
-from ctc_helpers.i18n import check_language, t
 from ctc_helpers.paths import SCHEMA_DIR, resolve_path
-from ctc_helpers.views.tables import format_pct, format_points
+from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 
 __all__ = [
@@ -78,7 +77,6 @@ __all__ = [
     "SUGGESTION_LIMITS",
     "TeamChoices",
     "rank_factors",
-    "explain_reasons",
     "load_team_choices",
     "compare_choices",
     "priority_summary",
@@ -136,7 +134,8 @@ def rank_factors(
         ``grades_elevated``, ``grades_with_data``, ``share_concerned``, ``youth_affected``
         (respondents, rounded), ``score`` (int), ``rank`` (1.. within kind, NaN when too few),
         ``suggested`` (bool), ``suggest_rule`` (``clear / worse / rank / trend / ""``),
-        ``reason`` (an i18n key, rendered by :func:`explain_reasons`).
+        ``reason`` (an i18n key, rendered by
+        :func:`ctc_helpers.views.prioritization.explain_reasons`).
 
     Raises
     ------
@@ -148,7 +147,7 @@ def rank_factors(
     _check_columns(comparisons, ("wave", "area", "grade", "sex", "measure", "comparison", "diff",
                                  "diff_low", "diff_high", "change"), "comparisons")  # fmt: skip
     factors = _factor_rows(aggregates, area=area, wave=wave)
-    previous = previous_wave if previous_wave is not None else _previous_wave(aggregates, wave)
+    previous = previous_wave if previous_wave is not None else previous_wave_of(aggregates, wave)
     table = (
         factors.merge(_city_rows(aggregates, wave=wave), on="factor", how="left")
         .merge(_versus_city(comparisons, area=area, wave=wave), on="factor", how="left")
@@ -203,11 +202,6 @@ def _factor_rows(aggregates: pd.DataFrame, *, area: str, wave: int) -> pd.DataFr
             "pct": rows["pct"].where(~hidden).to_numpy(dtype=float),
         }
     )
-
-
-def _previous_wave(aggregates: pd.DataFrame, wave: int) -> int | None:
-    earlier = [int(w) for w in aggregates["wave"].unique() if int(w) < wave]
-    return max(earlier) if earlier else None
 
 
 def _city_rows(aggregates: pd.DataFrame, *, wave: int) -> pd.DataFrame:
@@ -327,7 +321,7 @@ def _suggest(table: pd.DataFrame, *, is_city: bool) -> pd.DataFrame:
         ranked = table.loc[table["kind"].eq(kind) & table["rank"].notna()].sort_values("rank")
         picked = _pick(ranked, low=low, high=high, is_city=is_city)
         rules.loc[picked.index] = picked
-    order = {"risk": 0, "protective": 1}
+    order = {kind: i for i, kind in enumerate(KINDS)}
     table = table.assign(suggested=rules.ne(""), suggest_rule=rules)
     return (
         table.assign(_k=table["kind"].map(order), _r=table["rank"].fillna(np.inf))
@@ -366,45 +360,6 @@ def _reasons(table: pd.DataFrame, *, is_city: bool) -> pd.Series:
     return pd.Series(
         np.select(conditions, keys, default="prio_reason_not_worse"), index=table.index
     )
-
-
-def explain_reasons(ranked: pd.DataFrame, lang: str | None = None) -> pd.Series:
-    """One sentence per factor saying why it is (not) suggested, in Swedish or English.
-
-    Built from ``reason`` and the criteria columns of :func:`rank_factors`; adds the trend,
-    the consistency across grades and, for a factor suggested to reach the minimum number,
-    that it was added for that reason.
-    """
-    lang = check_language(lang)
-    return pd.Series(
-        [_explain(row, lang) for row in ranked.to_dict("records")], index=ranked.index, dtype=object
-    )
-
-
-def _explain(row: dict[str, Any], lang: str) -> str:
-    kind_word = t(f"prio_worse_{row['kind']}", lang)
-    values = {
-        "diff": format_points(abs(row["diff"]), lang).lstrip("+") if pd.notna(row["diff"]) else "",
-        "low": format_points(row["diff_low"], lang),
-        "high": format_points(row["diff_high"], lang),
-        "share": format_pct(row["share_concerned"], lang),
-        "worse": kind_word,
-    }
-    parts = [t(row["reason"], lang, **values)]
-    if (
-        row["status"] == "ok"
-        and row["grades_with_data"] >= 2
-        and row["reason"] != "prio_reason_city"
-    ):
-        parts.append(
-            t("prio_reason_grades", lang, k=row["grades_elevated"], m=row["grades_with_data"])
-        )
-    if row["trend_worse"]:
-        parts.append(t("prio_reason_trend", lang, wave=row["previous_wave"]))
-    if row["suggest_rule"] in ("worse", "rank") and row["reason"] != "prio_reason_city":
-        low = SUGGESTION_LIMITS[row["kind"]][0]
-        parts.append(t("prio_reason_filled", lang, k=low))
-    return " ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 A report notebook shows a chart with one call in its section::
 
-    display.show(
-        display.section("risk_profile", lang, area=area, name=name),
+    report.show(
+        report.section("risk_profile", lang, area=area, name=name),
         charts.chart(pub, "risk_profile", area=area, wave=wave, lang=lang),
     )
 
@@ -104,7 +104,7 @@ def _behaviours(by: str) -> Callable[..., Any]:
 def _profile(kind: str) -> Callable[..., Any]:
     def draw(pub: Published, ax: Axes, *, area: str, wave: int, lang: str) -> Any:
         from ctc_helpers.plots import profile as plots
-        from ctc_helpers.views import tables as display
+        from ctc_helpers.views.labels import check_area
 
         return plots.plot_profile(
             pub.aggregates,
@@ -112,7 +112,7 @@ def _profile(kind: str) -> Callable[..., Any]:
             area=area,
             wave=wave,
             measures=pub.measures,
-            area_label=display.check_area(pub, area, lang),
+            area_label=check_area(pub, area, lang),
             ax=ax,
             lang=lang,
         )
@@ -169,10 +169,9 @@ _GAP_MEMO: dict[str, Any] = {}
 
 
 def _gap_labels(pub: Published, lang: str) -> tuple[dict, dict]:
-    from ctc_helpers.views import tables as display
+    from ctc_helpers.views.labels import area_names, measure_labels
 
-    areas = dict(zip(pub.areas["area_id"], pub.areas["name"], strict=True))
-    return display.measure_labels(pub.measures, lang), areas
+    return measure_labels(pub.measures, lang), area_names(pub)
 
 
 def _gap_city(pub: Published, ax: Axes, *, area: str, wave: int, lang: str, **inputs: Any) -> Any:
@@ -316,7 +315,7 @@ def chart_png(
 
 
 def chart(pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any) -> Image:
-    """The chart as an IPython image, for a report cell (see :func:`ctc_helpers.views.tables.show`)."""
+    """The chart as an IPython image, for a report cell (see :func:`ctc_helpers.views.report.show`)."""
     from IPython.display import Image
 
     png = chart_png(pub, name, area=area, wave=wave, lang=lang, **inputs)
@@ -486,7 +485,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 @lru_cache(maxsize=4)
 def _published(data_dir: str, min_cell: int | None) -> Published:
-    from ctc_helpers.views.tables import load_published
+    from ctc_helpers.publish.read import load_published
 
     return load_published(data_dir, min_cell=min_cell)
 

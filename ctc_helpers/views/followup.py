@@ -28,14 +28,9 @@ from ctc_helpers.phases.followup.trends import (
     wave_changes,
 )
 from ctc_helpers.survey.compare import TOO_FEW
-from ctc_helpers.views.tables import (
-    DisplayTable,
-    display_table,
-    format_pct,
-    format_points,
-    grade_labels,
-    measure_labels,
-)
+from ctc_helpers.views.labels import grade_labels, measure_labels
+from ctc_helpers.views.numbers import format_pct, format_points
+from ctc_helpers.views.tables import DisplayTable, display_table
 
 __all__ = [
     "NOT_COMPARABLE",

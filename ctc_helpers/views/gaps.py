@@ -433,7 +433,8 @@ def matrix_table(
     """Display copy of a gap matrix: (area,) factor, priority, programme, level, evidence,
     reach, fidelity, funding end. The area column appears when the matrix holds several areas;
     an empty cell means unknown."""
-    from ctc_helpers.views.tables import display_table, format_pct
+    from ctc_helpers.views.numbers import format_pct
+    from ctc_helpers.views.tables import display_table
 
     lang = check_language(lang)
     labels = labels or {}

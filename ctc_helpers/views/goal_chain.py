@@ -35,13 +35,9 @@ from ctc_helpers.phases.followup.goal_progress import (
     load_programme_figures,
     programme_figures,
 )
-from ctc_helpers.views.tables import (
-    display_table,
-    format_pct,
-    grade_labels,
-    measure_labels,
-    sex_labels,
-)
+from ctc_helpers.views.labels import grade_labels, measure_labels, sex_labels
+from ctc_helpers.views.numbers import format_pct
+from ctc_helpers.views.tables import display_table
 
 __all__ = [
     "GOAL_SCHEMA_FILE",

@@ -22,8 +22,8 @@ from ctc_helpers.config.run import STANDARD_PARAMETERS
 from ctc_helpers.paths import NOTEBOOKS_DIR, SAMPLE_DIR
 from ctc_helpers.phases.gaps import actionplan
 from ctc_helpers.phases.gaps import inputs as resources
+from ctc_helpers.publish.read import load_published
 from ctc_helpers.views.goal_chain import load_goal_chain
-from ctc_helpers.views.tables import load_published
 from tests.fake_published import write_fake_published
 
 NOTEBOOK = NOTEBOOKS_DIR / "03_gap_analysis.ipynb"

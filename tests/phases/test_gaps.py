@@ -26,7 +26,7 @@ from ctc_helpers.paths import SAMPLE_DIR, SCHEMA_DIR
 from ctc_helpers.phases.gaps import gaps, inventory
 from ctc_helpers.phases.gaps import inputs as res
 from ctc_helpers.phases.prioritization import rank_factors
-from ctc_helpers.views.tables import load_published
+from ctc_helpers.publish.read import load_published
 from tests.fake_published import write_fake_published
 
 BAD = Path(__file__).parents[1] / "data" / "inventory_bad"

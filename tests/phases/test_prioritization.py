@@ -13,11 +13,11 @@ from ctc_helpers.paths import SAMPLE_DIR
 from ctc_helpers.phases.prioritization import (
     RANK_COLUMNS,
     compare_choices,
-    explain_reasons,
     load_team_choices,
     priority_summary,
     rank_factors,
 )
+from ctc_helpers.views.prioritization import explain_reasons  # the reasons' codes in words
 
 GRADES = ("g1", "g2")
 

@@ -12,7 +12,7 @@ import pytest
 
 from ctc_helpers.fingerprint import folder_checksum
 from ctc_helpers.plots import cache as charts
-from ctc_helpers.views.tables import load_published
+from ctc_helpers.publish.read import load_published
 from tests.fake_published import write_fake_published
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"

@@ -17,7 +17,7 @@ from matplotlib.patches import Rectangle
 
 from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.plots import profile as plots
-from ctc_helpers.views import tables as display
+from ctc_helpers.publish.read import load_published
 from tests.fake_published import SENTINEL_PCT, write_fake_published
 
 
@@ -28,7 +28,7 @@ def fake(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pub(fake):
-    return display.load_published(fake.path)
+    return load_published(fake.path)
 
 
 def _bars(ax) -> list[Rectangle]:

@@ -659,7 +659,7 @@ def test_plot_empty_chain():
 
 
 def test_load_programme_figures_from_an_inventory_file(tmp_path):
-    from ctc_helpers.views.tables import load_published
+    from ctc_helpers.publish.read import load_published
     from tests.fake_published import write_fake_published
 
     write_fake_published(tmp_path / "data")

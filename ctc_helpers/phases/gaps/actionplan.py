@@ -488,7 +488,8 @@ def write_goal_chain(
 
 def goal_chain_table(draft: Mapping[str, Any], *, lang: str | None = None) -> Any:
     """Display copy of a draft: level, goal, baseline, target, target year, contributes to."""
-    from ctc_helpers.views.tables import display_table, format_pct
+    from ctc_helpers.views.numbers import format_pct
+    from ctc_helpers.views.tables import display_table
 
     lang = check_language(lang)
     rows = [

@@ -466,7 +466,7 @@ def _non_priority_gaps(targets: pd.DataFrame, chosen: pd.DataFrame) -> list[dict
 def _render_gaps(
     found: list[dict], labels: Mapping[str, str], lang: str, areas: list[str]
 ) -> pd.DataFrame:
-    from ctc_helpers.views.tables import format_pct
+    from ctc_helpers.views.numbers import format_pct
 
     columns = ["area", "gap", "factor", "programme", "value", "threshold", "label", "explanation"]
     levels = load_inventory_schema().choice_labels("prevention_levels", lang)

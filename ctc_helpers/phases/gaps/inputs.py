@@ -59,6 +59,7 @@ from ctc_helpers.phases.gaps.gaps import (
     suggest_programmes,
 )
 from ctc_helpers.phases.gaps.inventory import Inventory, _read_table, load_inventory
+from ctc_helpers.publish.read import check_wave
 from ctc_helpers.views.gaps import (
     city_view,
     city_view_figsize,
@@ -318,8 +319,6 @@ def load_gap_inputs(
     GapInputs
         ``bank``, ``inventory``, ``enrolment``, ``programmes``, ``priorities``.
     """
-    from ctc_helpers.views.tables import check_wave
-
     bank = load_programme_bank(extra=programme_bank_path, instrument=published.measures)
     inventory = load_inventory(
         inventory_path,
@@ -361,7 +360,7 @@ def prioritised_factors(
     Parameters
     ----------
     published : Published
-        The published folder (:func:`ctc_helpers.views.tables.load_published`): ``aggregates``,
+        The published folder (:func:`ctc_helpers.publish.read.load_published`): ``aggregates``,
         ``comparisons``, ``measures`` and ``areas`` are used.
     area : str
         Area id, or ``"all"``: every area of the run (one block of rows per area).

@@ -1,0 +1,199 @@
+"""The prioritisation worksheet for people (notebook 02 and the dashboard): the ranked factors of
+:func:`ctc_helpers.phases.prioritization.rank_factors` with every criterion, the reason of each
+suggestion in a sentence, and the suggestion next to the team's recorded choice, in Swedish or
+English.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.display import Markdown
+
+from ctc_helpers.i18n import check_language, t
+from ctc_helpers.paths import resolve_path
+from ctc_helpers.phases.prioritization import SUGGESTION_LIMITS, compare_choices
+from ctc_helpers.views.labels import measure_labels
+from ctc_helpers.views.numbers import format_count, format_pct, format_points
+from ctc_helpers.views.tables import (
+    DisplayTable,
+    change_text,
+    column_label,
+    display_table,
+    masked_cells,
+    with_verdict,
+)
+
+__all__ = [
+    "explain_reasons",
+    "priority_note",
+    "priority_table",
+    "choice_table",
+    "choice_note",
+]
+
+
+def explain_reasons(ranked: pd.DataFrame, lang: str | None = None) -> pd.Series:
+    """One sentence per factor saying why it is (not) suggested, in Swedish or English.
+
+    Built from ``reason`` and the criteria columns of :func:`rank_factors`; adds the trend,
+    the consistency across grades and, for a factor suggested to reach the minimum number,
+    that it was added for that reason.
+    """
+    lang = check_language(lang)
+    return pd.Series(
+        [_explain(row, lang) for row in ranked.to_dict("records")], index=ranked.index, dtype=object
+    )
+
+
+def _explain(row: dict[str, Any], lang: str) -> str:
+    kind_word = t(f"prio_worse_{row['kind']}", lang)
+    values = {
+        "diff": format_points(abs(row["diff"]), lang).lstrip("+") if pd.notna(row["diff"]) else "",
+        "low": format_points(row["diff_low"], lang),
+        "high": format_points(row["diff_high"], lang),
+        "share": format_pct(row["share_concerned"], lang),
+        "worse": kind_word,
+    }
+    parts = [t(row["reason"], lang, **values)]
+    if (
+        row["status"] == "ok"
+        and row["grades_with_data"] >= 2
+        and row["reason"] != "prio_reason_city"
+    ):
+        parts.append(
+            t("prio_reason_grades", lang, k=row["grades_elevated"], m=row["grades_with_data"])
+        )
+    if row["trend_worse"]:
+        parts.append(t("prio_reason_trend", lang, wave=row["previous_wave"]))
+    if row["suggest_rule"] in ("worse", "rank") and row["reason"] != "prio_reason_city":
+        low = SUGGESTION_LIMITS[row["kind"]][0]
+        parts.append(t("prio_reason_filled", lang, k=low))
+    return " ".join(parts)
+
+
+def priority_note(ranked: pd.DataFrame, lang: str | None = None) -> Markdown | None:
+    """A note when factors (or the whole area) have too few answers to be judged; else ``None``."""
+    too_few = ranked["status"].eq("too_few")
+    if too_few.all():
+        return Markdown(f"**{t('report_prio_all_too_few', lang)}**")
+    if too_few.any():
+        return Markdown(t("report_prio_some_too_few", lang, k=int(too_few.sum())))
+    return None
+
+
+def priority_table(
+    ranked: pd.DataFrame,
+    measures: pd.DataFrame | None = None,
+    *,
+    kind: str = "risk",
+    lang: str | None = None,
+    min_cell: int = 10,
+) -> DisplayTable:
+    """The ranked factors of one kind with every criterion, the suggestion and its reason.
+
+    ``ranked`` is the output of :func:`ctc_helpers.phases.prioritization.rank_factors`.
+    """
+    lang = check_language(lang)
+    rows = ranked.loc[ranked["kind"].eq(kind)]
+    labels = measure_labels(measures, lang) if measures is not None else {}
+    hidden = rows["status"].ne("ok")
+    marker = t("suppressed_marker", lang)
+    columns = {
+        column_label("rank", lang): rows["rank"].map(lambda r: "" if pd.isna(r) else str(int(r))),
+        column_label("measure", lang): rows["factor"].map(lambda f: labels.get(f, f)),
+        column_label("id", lang): rows["factor"],
+        column_label(f"share_{kind}", lang): masked_cells(rows["pct"], hidden, format_pct, lang),
+    }
+    if rows["pct_city"].notna().any() and rows["diff"].notna().any():
+        columns[t("city", lang)] = rows["pct_city"].map(lambda v: format_pct(v, lang))
+        columns[column_label("diff_interval", lang)] = [
+            marker
+            if h
+            else with_verdict(
+                format_points(d, lang), f"{format_points(lo, lang)} … {format_points(hi, lang)}"
+            )
+            for d, lo, hi, h in zip(
+                rows["diff"], rows["diff_low"], rows["diff_high"], hidden, strict=True
+            )
+        ]
+        columns[column_label("clear", lang)] = [
+            marker if h else t("report_yes" if c else "report_no", lang)
+            for c, h in zip(rows["clear"], hidden, strict=True)
+        ]
+        columns[column_label("grades", lang)] = [
+            marker if h else f"{k} / {m}"
+            for k, m, h in zip(
+                rows["grades_elevated"], rows["grades_with_data"], hidden, strict=True
+            )
+        ]
+    columns[column_label("trend", lang)] = [
+        marker
+        if h
+        else with_verdict(format_points(d, lang), change_text(c, lang, versus_city=False))
+        for d, c, h in zip(rows["trend_diff"], rows["trend_change"], hidden, strict=True)
+    ]
+    columns[column_label(f"youth_{kind}", lang)] = masked_cells(
+        rows["youth_affected"], hidden, format_count, lang
+    )
+    columns[column_label("score", lang)] = [
+        marker if h else str(s) for s, h in zip(rows["score"], hidden, strict=True)
+    ]
+    columns[column_label("suggested", lang)] = rows["suggested"].map(
+        lambda s: t("report_yes", lang) if s else ""
+    )
+    columns[column_label("reason", lang)] = explain_reasons(rows, lang)
+    notes = (t("report_note_interval", lang), t("report_prio_note_youth", lang))
+    return display_table(pd.DataFrame(columns), lang=lang, min_cell=min_cell, notes=notes)
+
+
+def choice_table(
+    ranked: pd.DataFrame,
+    choices: Any,
+    measures: pd.DataFrame | None = None,
+    *,
+    lang: str | None = None,
+) -> DisplayTable:
+    """The suggestion next to the team's recorded choice (``choices`` may be ``None``)."""
+    lang = check_language(lang)
+    rows = compare_choices(ranked, choices)
+    labels = measure_labels(measures, lang) if measures is not None else {}
+    yes = t("report_yes", lang)
+    frame = pd.DataFrame(
+        {
+            column_label("kind", lang): rows["kind"].map(lambda k: t(f"plot_kind_{k}", lang)),
+            column_label("measure", lang): rows["factor"].map(lambda f: labels.get(f, f)),
+            column_label("rank", lang): rows["rank"].map(
+                lambda r: "" if pd.isna(r) else str(int(r))
+            ),
+            column_label("suggested", lang): rows["suggested"].map(lambda s: yes if s else ""),
+            column_label("chosen", lang): rows["chosen"].map(lambda c: yes if c else ""),
+        }
+    )
+    return DisplayTable(frame.reset_index(drop=True))
+
+
+def choice_note(
+    choices: Any, *, priorities_dir: str | Path, area: str, wave: int, lang: str | None = None
+) -> Markdown:
+    """How the team's choice was recorded, or how to record it when there is no file yet."""
+    lang = check_language(lang)
+    if choices is None:
+        path = resolve_path(priorities_dir) / f"{area}.yaml"
+        example = (
+            f"```yaml\narea: {area}\nwave: {wave}\ndecided: {datetime.now(UTC).date().isoformat()}\n"
+            "risk_factors: [factor_id_1, factor_id_2]\nprotective_factors: [factor_id_3]\n"
+            'note: ""\n```'
+        )
+        return Markdown(f"{t('report_choice_missing', lang, path=path)}\n\n{example}")
+    parts = [
+        t("report_choice_recorded", lang, decided=choices.decided.isoformat(), wave=choices.wave)
+    ]
+    if choices.wave != wave:
+        parts.append(t("report_choice_other_wave", lang, wave=choices.wave))
+    if choices.note:
+        parts.append(f"> {choices.note}")
+    return Markdown("\n\n".join(parts))
