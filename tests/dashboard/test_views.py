@@ -25,8 +25,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from ctc_helpers.dashboard import charts, guard, links, settings, widgets
+from ctc_helpers.dashboard import data as dashboard_data
+from ctc_helpers.dashboard import page as dashboard_page
 from ctc_helpers.dashboard import server as dashboard
-from ctc_helpers.dashboard import views
+from ctc_helpers.dashboard.followup import followup_view
+from ctc_helpers.dashboard.gap import gap_view
+from ctc_helpers.dashboard.priorities import prioritization_view
+from ctc_helpers.dashboard.profile import profile_view
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.paths import REPO_ROOT
 from tests.fake_published import AREAS, write_fake_published
@@ -58,9 +64,9 @@ GOAL_CHAIN = {
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    dashboard.clear_caches()
+    dashboard_page.clear_caches()
     yield
-    dashboard.clear_caches()
+    dashboard_page.clear_caches()
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +93,8 @@ def site(tmp_path_factory) -> dict:
 
 
 @pytest.fixture
-def data(site) -> dashboard.DashboardData:
-    return dashboard.load_dashboard_data(site["reports"], data_dir=site["team"])
+def data(site) -> dashboard_data.DashboardData:
+    return dashboard_data.load_dashboard_data(site["reports"], data_dir=site["team"])
 
 
 class _Cells(HTMLParser):
@@ -127,7 +133,7 @@ def row_for(markup: str, first_cell: str) -> list[str]:
 
 
 def widget(root, css_class: str):
-    found = views.find_widget(root, css_class)
+    found = widgets.find_widget(root, css_class)
     assert found is not None, css_class
     return found
 
@@ -160,24 +166,24 @@ def test_published_folders_lists_only_complete_folders(tmp_path):
     write_fake_published(tmp_path / "2025" / "data")
     (tmp_path / "2023" / "data").mkdir(parents=True)  # no run_info.json: not complete
     (tmp_path / "notes" / "data").mkdir(parents=True)
-    assert dashboard.published_folders(tmp_path) == {2025: tmp_path / "2025" / "data"}
+    assert dashboard_data.published_folders(tmp_path) == {2025: tmp_path / "2025" / "data"}
 
 
 def test_load_without_published_folder_says_run_make_run(tmp_path):
     with pytest.raises(InputFileError, match="make run"):
-        dashboard.load_dashboard_data(tmp_path, lang="sv")
+        dashboard_data.load_dashboard_data(tmp_path, lang="sv")
     with pytest.raises(InputFileError, match="Run make run"):
-        dashboard.load_dashboard_data(tmp_path, lang="en")
+        dashboard_data.load_dashboard_data(tmp_path, lang="en")
 
 
 def test_load_unknown_wave_names_the_published_years(site):
     with pytest.raises(ValueError, match=r"2019.*published years: 2025"):
-        dashboard.load_dashboard_data(site["reports"], wave=2019)
+        dashboard_data.load_dashboard_data(site["reports"], wave=2019)
 
 
 def test_data_is_loaded_once_per_folder(site):
-    first = dashboard.load_dashboard_data(site["reports"], data_dir=site["team"])
-    again = dashboard.load_dashboard_data(site["reports"], data_dir=site["team"])
+    first = dashboard_data.load_dashboard_data(site["reports"], data_dir=site["team"])
+    again = dashboard_data.load_dashboard_data(site["reports"], data_dir=site["team"])
     assert again is first
     assert first.wave == 2025 and first.waves == (2025, 2023)
     assert list(first.areas["area_id"]) == list(AREAS)
@@ -186,7 +192,7 @@ def test_data_is_loaded_once_per_folder(site):
 def test_reports_and_team_folders_come_from_the_environment(site, monkeypatch):
     monkeypatch.setenv("CTC_REPORTS_DIR", str(site["reports"]))
     monkeypatch.setenv("CTC_DATA_DIR", str(site["team"]))
-    data = dashboard.load_dashboard_data()
+    data = dashboard_data.load_dashboard_data()
     assert data.published.path == (site["reports"] / "2025" / "data").resolve()
     assert data.data_dir == site["team"].resolve()
 
@@ -213,14 +219,14 @@ def test_reports_and_team_folders_come_from_the_environment(site, monkeypatch):
     ],
 )
 def test_area_from_query_accepts_only_published_areas(data, query, expected):
-    assert dashboard.area_from_query(query, data.areas) == expected
+    assert links.area_from_query(query, data.areas) == expected
 
 
 def test_app_opens_the_area_of_the_query_string(site, monkeypatch):
     monkeypatch.setenv("CTC_DATA_DIR", str(site["team"]))
     monkeypatch.setenv("QUERY_STRING", "area=S%C3%B6derdalen")
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
-    page = dashboard.app("profile", reports_dir=site["reports"])
+    page = dashboard_page.app("profile", reports_dir=site["reports"])
     assert widget(page, "ctc-area").value == OTHER
     assert widget(page, "ctc-message").value == ""
     assert "Söderdalen" in widget(page, "ctc-heading").value
@@ -230,7 +236,7 @@ def test_app_refuses_an_unknown_area_and_escapes_it(site, monkeypatch):
     monkeypatch.setenv("CTC_DATA_DIR", str(site["team"]))
     monkeypatch.setenv("QUERY_STRING", "area=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
-    page = dashboard.app("profile", reports_dir=site["reports"])
+    page = dashboard_page.app("profile", reports_dir=site["reports"])
     assert widget(page, "ctc-area").value == AREA  # the first area of the list
     message = widget(page, "ctc-message").value
     assert "finns inte bland de publicerade områdena" in message and "Norra Hamnen" in message
@@ -242,11 +248,11 @@ def test_a_preheated_kernel_applies_the_link_when_its_visitor_arrives(site, monk
     monkeypatch.setenv("VOILA_PREHEAT", "True")
     monkeypatch.delenv("QUERY_STRING", raising=False)
     visitors: queue.Queue[str] = queue.Queue()
-    monkeypatch.setattr(dashboard, "_wait_for_query", lambda: visitors.get(timeout=60))
-    page = dashboard.app("profile", reports_dir=site["reports"])
+    wait = lambda: visitors.get(timeout=60)  # noqa: E731 - the visitor arrives when put
+    page = dashboard_page.app("profile", reports_dir=site["reports"], wait_for_link=wait)
     assert widget(page, "ctc-area").value == AREA  # built before anyone asked for it
     # the charts of every area and the city were rendered before the visitor came
-    warmed = {key[2] for key in dashboard._PNG_CACHE if key[0] == "profile"}
+    warmed = {key[2] for key in charts.cached_keys() if key[0] == "profile"}
     assert warmed == {*AREAS, "all"}
     chart = png(widget(page, "ctc-chart"))
     visitors.put("area=soderdalen&token=abc")
@@ -257,16 +263,19 @@ def test_a_preheated_kernel_applies_the_link_when_its_visitor_arrives(site, monk
 
 
 def test_warming_covers_every_area_within_its_time_budget(data):
-    assert views.warm_cache("gap", data, lang="sv", budget=-1) == 0  # budget spent: nothing
-    assert views.warm_cache("followup", data, lang="en") == len(AREAS) + 1  # and the city
-    assert {key[4] for key in views._TABLES if key[0] == "followup"} == {*AREAS, "all"}
+    assert (
+        dashboard_page.warm_cache("gap", data, lang="sv", budget=-1) == 0
+    )  # budget spent: nothing
+    assert dashboard_page.warm_cache("followup", data, lang="en") == len(AREAS) + 1  # and the city
+    assert {key[4] for key in widgets.PARTS_CACHE if key[0] == "followup"} == {*AREAS, "all"}
 
 
 def test_a_preheated_kernel_refuses_an_unknown_link(site, monkeypatch):
     monkeypatch.setenv("CTC_DATA_DIR", str(site["team"]))
     monkeypatch.setenv("VOILA_PREHEAT", "True")
-    monkeypatch.setattr(dashboard, "_wait_for_query", lambda: "area=nowhere")
-    page = dashboard.app("priorities", reports_dir=site["reports"])
+    page = dashboard_page.app(
+        "priorities", reports_dir=site["reports"], wait_for_link=lambda: "area=nowhere"
+    )
     _join_deep_link_threads()
     assert widget(page, "ctc-area").value == AREA
     assert "”nowhere”" in widget(page, "ctc-message").value
@@ -281,14 +290,14 @@ def _join_deep_link_threads() -> None:
 
 def test_app_without_published_folder_shows_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
-    page = dashboard.app("gap", reports_dir=tmp_path)
+    page = dashboard_page.app("gap", reports_dir=tmp_path)
     text = page.children[0].value
     assert "make run" in text and "ctc-error" in text
 
 
 def test_app_refuses_an_unknown_view(site):
     with pytest.raises(ValueError, match="profile, priorities, gap, followup"):
-        dashboard.app("overview", reports_dir=site["reports"])
+        dashboard_page.app("overview", reports_dir=site["reports"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,7 +305,7 @@ def test_app_refuses_an_unknown_view(site):
 
 
 def test_choosing_another_area_changes_chart_and_table(site, data):
-    view = views.profile_view(data, area=AREA, lang="sv")
+    view = profile_view(data, area=AREA, lang="sv")
     chart, table = widget(view, "ctc-chart"), widget(view, "ctc-table-box")
     before_png, before_html = png(chart), table.value
     assert before_png.startswith(b"\x89PNG")
@@ -310,7 +319,7 @@ def test_choosing_another_area_changes_chart_and_table(site, data):
 
 
 def test_grade_and_sex_select_a_group_and_hide_small_cells(site, data):
-    view = views.profile_view(data, area=OTHER, lang="sv")
+    view = profile_view(data, area=OTHER, lang="sv")
     widget(view, "ctc-grade").value = "ak7"
     row = row_for(widget(view, "ctc-table-box").value, "Konflikter i familjen")
     assert row[1] == pct(expected_pct(site, area=OTHER, measure="family_conflict", grade="ak7"))
@@ -327,7 +336,7 @@ def test_grade_and_sex_select_a_group_and_hide_small_cells(site, data):
 
 
 def test_kind_and_wave_selectors_change_the_profile(site, data):
-    view = views.profile_view(data, area=AREA, lang="sv")
+    view = profile_view(data, area=AREA, lang="sv")
     chart = widget(view, "ctc-chart")
     risk_png = png(chart)
     widget(view, "ctc-kind").value = "behaviour"
@@ -341,7 +350,7 @@ def test_kind_and_wave_selectors_change_the_profile(site, data):
 
 
 def test_the_explanation_is_a_click_away(data):
-    view = views.profile_view(data, area=AREA, lang="sv")
+    view = profile_view(data, area=AREA, lang="sv")
     about = widget(view, "ctc-about")
     assert about.selected_index is None  # closed until clicked
     assert about.get_title(0) == "Vad betyder måtten?"
@@ -351,7 +360,7 @@ def test_the_explanation_is_a_click_away(data):
 
 
 def test_the_page_switches_language(data):
-    page = views.build_page("profile", data, area=OTHER, lang="sv")
+    page = dashboard_page.build_page("profile", data, area=OTHER, lang="sv")
     assert widget(page, "ctc-area").description == "Område"
     widget(page, "ctc-language").value = "en"
     assert widget(page, "ctc-area").description == "Area"
@@ -364,22 +373,22 @@ def test_the_page_switches_language(data):
 
 
 def test_navigation_links_carry_the_chosen_area(data):
-    page = views.build_page("profile", data, area=AREA, lang="sv")
+    page = dashboard_page.build_page("profile", data, area=AREA, lang="sv")
     assert 'href="prioritering.ipynb?area=norra-hamnen"' in widget(page, "ctc-nav-box").value
     widget(page, "ctc-area").value = OTHER
     assert 'href="uppfoljning.ipynb?area=soderdalen"' in widget(page, "ctc-nav-box").value
 
 
 def test_a_failing_update_shows_a_friendly_message(data, monkeypatch, tmp_path):
-    from ctc_helpers.plots import profile as plots
+    from ctc_helpers.dashboard import profile as profile_module
 
-    monkeypatch.setattr(dashboard, "LOG_FILE", tmp_path / "dashboard.log")
-    view = views.profile_view(data, area=AREA, lang="sv")
+    monkeypatch.setattr(settings, "LOG_FILE", tmp_path / "dashboard.log")
+    view = profile_view(data, area=AREA, lang="sv")
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(plots, "plot_profile", broken)
+    monkeypatch.setattr(profile_module, "plot_profile", broken)
     widget(view, "ctc-area").value = OTHER
     message = widget(view, "ctc-error-box").value
     assert "Något gick fel" in message
@@ -392,7 +401,7 @@ def test_a_failing_update_shows_a_friendly_message(data, monkeypatch, tmp_path):
 
 def test_guarded_returns_the_result_and_clears_the_message():
     message = type("Message", (), {"value": "old"})()
-    assert dashboard.guarded(lambda x: x + 1, message, "en")(1) == 2
+    assert guard.guarded(lambda x: x + 1, message, "en")(1) == 2
     assert message.value == ""
 
 
@@ -410,7 +419,7 @@ def _links(markup: str) -> dict[str, bytes]:
 def test_the_shown_table_downloads_as_csv_and_excel(site, data):
     import openpyxl
 
-    view = views.profile_view(data, area=OTHER, lang="sv")
+    view = profile_view(data, area=OTHER, lang="sv")
     widget(view, "ctc-grade").value = "ak9"
     widget(view, "ctc-sex").value = "F"
     files = _links(widget(view, "ctc-download-box").value)
@@ -431,7 +440,7 @@ def test_the_shown_table_downloads_as_csv_and_excel(site, data):
 
 
 def test_download_links_keep_every_table_and_english_csv_uses_commas(data):
-    view = views.prioritization_view(data, area=AREA, lang="en")
+    view = prioritization_view(data, area=AREA, lang="en")
     files = _links(widget(view, "ctc-download-box").value)
     csvs = sorted(name for name in files if name.endswith(".csv"))
     assert len(csvs) == 3 and all(
@@ -447,7 +456,7 @@ def test_download_links_keep_every_table_and_english_csv_uses_commas(data):
 
 
 def test_prioritization_shows_the_ranking_and_the_team_choice(data):
-    view = views.prioritization_view(data, area=AREA, lang="sv")
+    view = prioritization_view(data, area=AREA, lang="sv")
     beside = rows_of(widget(view, "ctc-table-box").value)
     chosen = {row[1]: row[-1] for row in beside[1:]}
     assert chosen["Konflikter i familjen"] == "ja"  # the team's file names it
@@ -462,14 +471,14 @@ def test_prioritization_shows_the_ranking_and_the_team_choice(data):
 
 
 def test_an_invalid_team_file_is_reported_in_words(data):
-    view = views.prioritization_view(data, area=OTHER, lang="sv")
+    view = prioritization_view(data, area=OTHER, lang="sv")
     notice = widget(view, "ctc-notice-box").value
     assert "Områdesteamets val kunde inte läsas" in notice and "no_such_factor" in notice
     assert widget(view, "ctc-error-box").value == ""
 
 
 def test_gap_view_says_when_there_is_no_inventory(data):
-    view = views.gap_view(data, area=AREA, lang="sv")
+    view = gap_view(data, area=AREA, lang="sv")
     notice = widget(view, "ctc-notice-box").value
     assert "Gapanalysen finns inte ännu" in notice and "programme_inventory.csv" in notice
     assert png(widget(view, "ctc-chart")) == b""
@@ -487,8 +496,8 @@ def test_gap_view_shows_gaps_and_candidates(site, tmp_path):
         "ak7-ak9,,family_conflict,30,200,10,9,0.9,,,,\n",
         encoding="utf-8",
     )
-    data = dashboard.load_dashboard_data(site["reports"], data_dir=team)
-    view = views.gap_view(data, area=AREA, lang="sv")
+    data = dashboard_data.load_dashboard_data(site["reports"], data_dir=team)
+    view = gap_view(data, area=AREA, lang="sv")
     assert widget(view, "ctc-notice-box").value == ""
     gaps = widget(view, "ctc-table-box").value
     # 30 of 200 reached = 15 %, below the 30 % threshold (computed by hand)
@@ -505,7 +514,7 @@ def test_gap_view_shows_gaps_and_candidates(site, tmp_path):
 
 
 def test_followup_shows_the_trend_and_the_goal_chain(site, data):
-    view = views.followup_view(data, area=AREA, lang="sv")
+    view = followup_view(data, area=AREA, lang="sv")
     measure = widget(view, "ctc-measure")
     assert measure.value == "alcohol_30d"  # the first behaviour
     trend = widget(view, "ctc-table-box").value
@@ -527,7 +536,7 @@ def test_followup_shows_the_trend_and_the_goal_chain(site, data):
 
 
 def test_followup_without_goal_chain_hides_the_chart(data):
-    view = views.followup_view(data, area=OTHER, lang="en")
+    view = followup_view(data, area=OTHER, lang="en")
     assert widget(view, "ctc-goal-chart").layout.display == "none"
     assert widget(view, "ctc-goal-table").value == ""
     assert widget(view, "ctc-error-box").value == ""
@@ -552,10 +561,10 @@ def test_no_row_level_file_is_opened(site, data, monkeypatch):
     monkeypatch.setattr(pd, "read_parquet", recording_read_parquet)
     sys.addaudithook(hook)
     try:
-        dashboard.clear_caches()
-        fresh = dashboard.load_dashboard_data(site["reports"], data_dir=site["team"])
-        for view in dashboard.VIEWS:
-            page = views.build_page(view, fresh, area=AREA, lang="sv")
+        dashboard_page.clear_caches()
+        fresh = dashboard_data.load_dashboard_data(site["reports"], data_dir=site["team"])
+        for view in settings.VIEWS:
+            page = dashboard_page.build_page(view, fresh, area=AREA, lang="sv")
             widget(page, "ctc-language").value = "en"
     finally:
         active[0] = False
@@ -584,7 +593,7 @@ def test_no_row_level_file_is_opened(site, data, monkeypatch):
 
 def test_voila_command_hardens_the_server():
     command = dashboard.voila_command(port=8899)
-    assert command[1:4] == ["-m", "voila", str(dashboard.DASHBOARD_DIR)]
+    assert command[1:4] == ["-m", "voila", str(settings.DASHBOARD_DIR)]
     for option in (
         "--no-browser", "--port=8899", "--Voila.ip=127.0.0.1", "--strip_sources=True",
         "--show_tracebacks=False", "--MappingKernelManager.cull_idle_timeout=3600",
@@ -638,15 +647,15 @@ def test_command_dashboard_serves_and_prints_the_urls(site, monkeypatch, capsys)
     assert "?area=" in out and "Ctrl+C" in out
 
 
-@pytest.mark.parametrize(("view", "name"), list(dashboard.VIEWS.items()))
+@pytest.mark.parametrize(("view", "name"), list(settings.VIEWS.items()))
 def test_dashboard_notebooks_are_a_title_imports_and_one_call(view, name):
-    path = dashboard.DASHBOARD_DIR / f"{name}.ipynb"
+    path = settings.DASHBOARD_DIR / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata.kernelspec.name == "ctc"
     kinds = [cell.cell_type for cell in nb.cells]
     assert kinds == ["markdown", "code", "code"]
     assert nb.cells[0].source.startswith("# ")
-    assert nb.cells[1].source == "from ctc_helpers.dashboard.server import app"
+    assert nb.cells[1].source == "from ctc_helpers.dashboard import app"
     assert nb.cells[2].source == f'app("{view}")'
     assert all(not cell.get("outputs") and cell.get("execution_count") is None
                for cell in nb.cells if cell.cell_type == "code")  # fmt: skip

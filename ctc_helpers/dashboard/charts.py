@@ -1,0 +1,65 @@
+"""Charts of a dashboard kernel: drawn once per selection as PNG bytes and kept in memory.
+
+The plot functions of :mod:`ctc_helpers.plots` draw on an Axes; here they draw on a figure that
+pyplot never sees (nothing to close, nothing shown twice) and the PNG goes into a
+``widgets.Image``. A pre-heated kernel fills the cache for every area before its visitor comes.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from matplotlib.figure import Figure
+
+__all__ = ["PNG_DPI", "render_png", "cached_png", "cached_keys", "clear_charts"]
+
+PNG_DPI = 90
+CACHE_SIZE = 400  # charts kept per kernel; the least recently used are dropped beyond it
+
+_PNG_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
+_PNG_LOCK = threading.Lock()
+
+
+def render_png(draw: Callable[[Any], Any], *, width: float, height: float) -> bytes:
+    """Draw on a new Axes of a ``width`` x ``height`` inch figure and return PNG bytes."""
+    figure = Figure(figsize=(width, height), dpi=PNG_DPI)
+    try:
+        draw(figure.add_subplot())
+        buffer = io.BytesIO()
+        figure.savefig(
+            buffer, format="png", bbox_inches="tight", pad_inches=0.15,
+            facecolor="white", pil_kwargs={"compress_level": 1},
+        )  # fmt: skip
+    finally:
+        figure.clear()
+    return buffer.getvalue()
+
+
+def cached_png(key: tuple, draw: Callable[[Any], Any], *, width: float, height: float) -> bytes:
+    """:func:`render_png` once per ``key`` (a selection) in this kernel."""
+    with _PNG_LOCK:
+        if key in _PNG_CACHE:
+            _PNG_CACHE.move_to_end(key)
+            return _PNG_CACHE[key]
+    png = render_png(draw, width=width, height=height)
+    with _PNG_LOCK:
+        _PNG_CACHE[key] = png
+        while len(_PNG_CACHE) > CACHE_SIZE:
+            _PNG_CACHE.popitem(last=False)
+    return png
+
+
+def cached_keys() -> list[tuple]:
+    """The keys of the charts drawn so far (oldest first)."""
+    with _PNG_LOCK:
+        return list(_PNG_CACHE)
+
+
+def clear_charts() -> None:
+    """Forget every chart drawn by this kernel."""
+    with _PNG_LOCK:
+        _PNG_CACHE.clear()
