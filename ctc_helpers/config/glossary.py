@@ -1,5 +1,8 @@
 """The glossary of key terms (``data_schema/glossary.yaml``), one loader for reports and dashboards.
 
+The file is described by the pydantic model :class:`GlossaryFile`; every problem is reported at
+once, naming the file, the term and the key (:mod:`ctc_helpers.config.messages`).
+
 Examples
 --------
 >>> terms = load_glossary("en")
@@ -9,21 +12,44 @@ Examples
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
-import yaml
+from pydantic import AfterValidator, BeforeValidator
 
-from ctc_helpers.config.yaml_load import load_yaml
-from ctc_helpers.errors import ConfigError
-from ctc_helpers.i18n import LANGUAGES, check_language
+from ctc_helpers.config.fields import FileModel, Texts, id_text, nonempty_list
+from ctc_helpers.config.files import read_yaml_file
+from ctc_helpers.config.messages import problem, validate
+from ctc_helpers.i18n import check_language
 from ctc_helpers.paths import SCHEMA_DIR
 
-__all__ = ["DEFAULT_GLOSSARY", "load_glossary"]
+__all__ = ["DEFAULT_GLOSSARY", "GlossaryFile", "Term", "load_glossary"]
 
 DEFAULT_GLOSSARY = SCHEMA_DIR / "glossary.yaml"
-_ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Term(FileModel):
+    """One entry: a stable id, a group (for ordering) and the term and definition in sv and en."""
+
+    id: id_text(r"[a-z][a-z0-9_]*", key="cfg_term_id")
+    group: str = ""
+    term: Texts
+    definition: Texts
+
+
+def _unique_ids(terms: list[Term]) -> list[Term]:
+    ids = [term.id for term in terms]
+    twice = [i for i in ids if ids.count(i) > 1]
+    if twice:
+        raise problem("cfg_id_twice", id=twice[0])
+    return terms
+
+
+class GlossaryFile(FileModel):
+    """The glossary file: a non-empty list of terms with unique ids."""
+
+    terms: Annotated[list[Term], BeforeValidator(nonempty_list), AfterValidator(_unique_ids)]
 
 
 def load_glossary(lang: str | None = None, *, path: str | Path | None = None) -> pd.DataFrame:
@@ -43,61 +69,23 @@ def load_glossary(lang: str | None = None, *, path: str | Path | None = None) ->
 
     Raises
     ------
-    ConfigError
-        If the file cannot be read, or an entry lacks an id, a term or a definition in each
-        language, or an id is repeated; the message names the entry.
+    ConfigFileError
+        If the file cannot be read, or entries lack an id, a term or a definition in each
+        language, or an id is repeated; the message lists every such entry and key.
     """
     lang = check_language(lang)
-    entries = _read_terms(Path(path) if path is not None else DEFAULT_GLOSSARY)
+    path = Path(path) if path is not None else DEFAULT_GLOSSARY
+    raw, _ = read_yaml_file(path, what="glossary")
+    glossary = validate(GlossaryFile, raw, file=path.name)
     return pd.DataFrame(
         [
             {
-                "term_id": entry["id"],
-                "group": str(entry.get("group", "")),
-                "term": entry["term"][lang],
-                "definition": entry["definition"][lang],
+                "term_id": term.id,
+                "group": term.group,
+                "term": getattr(term.term, lang),
+                "definition": getattr(term.definition, lang),
             }
-            for entry in entries
+            for term in glossary.terms
         ],
         columns=["term_id", "group", "term", "definition"],
     )
-
-
-def _read_terms(path: Path) -> list[dict]:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the glossary {path}: {exc.strerror}.") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"The glossary {path.name} is not valid YAML: {exc}") from None
-    terms = data.get("terms") if isinstance(data, dict) else None
-    if not isinstance(terms, list) or not terms:
-        raise ConfigError(f"The glossary {path.name} needs a non-empty list under 'terms'.")
-    seen: set[str] = set()
-    for number, entry in enumerate(terms, start=1):
-        _check_entry(entry, number, path.name, seen)
-    return terms
-
-
-def _check_entry(entry: object, number: int, where: str, seen: set[str]) -> None:
-    if not isinstance(entry, dict):
-        raise ConfigError(
-            f"{where}: term number {number} must be a mapping with id, term, definition."
-        )
-    term_id = entry.get("id")
-    if not isinstance(term_id, str) or not _ID_PATTERN.fullmatch(term_id):
-        raise ConfigError(
-            f"{where}: term number {number} has the id {term_id!r}; use lower-case letters,"
-            " digits and underscores."
-        )
-    if term_id in seen:
-        raise ConfigError(f"{where}: the term id {term_id!r} occurs twice.")
-    seen.add(term_id)
-    for key in ("term", "definition"):
-        texts = entry.get(key)
-        missing = [lang for lang in LANGUAGES if not isinstance(texts, dict) or not texts.get(lang)]
-        if missing:
-            raise ConfigError(
-                f"{where}: term {term_id!r} has no {key} in {', '.join(missing)}"
-                f" (each term needs {key} in {', '.join(LANGUAGES)})."
-            )

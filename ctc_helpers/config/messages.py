@@ -62,7 +62,7 @@ M = TypeVar("M", bound=BaseModel)
 PYDANTIC_TEXTS = {
     "missing": "cfg_missing",
     "extra_forbidden": "cfg_unknown_key",
-    "string_type": "cfg_text",
+    "string_type": "cfg_string",
     "string_too_short": "cfg_text",
     "int_type": "cfg_whole",
     "int_parsing": "cfg_whole",

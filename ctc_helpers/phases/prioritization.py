@@ -56,19 +56,13 @@ Examples
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from ctc_helpers.config.yaml_load import load_yaml
-from ctc_helpers.errors import ConfigError
-from ctc_helpers.paths import SCHEMA_DIR, resolve_path
+from ctc_helpers.config.priorities import TeamChoices, load_team_choices
 from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 
@@ -363,169 +357,7 @@ def _reasons(table: pd.DataFrame, *, is_city: bool) -> pd.Series:
 
 
 # --------------------------------------------------------------------------------------------
-# The team's recorded choice
-
-
-@dataclass(frozen=True)
-class TeamChoices:
-    """An area team's recorded priorities (``<data dir>/priorities/<area>.yaml``)."""
-
-    area: str
-    wave: int
-    decided: dt.date
-    risk_factors: tuple[str, ...]
-    protective_factors: tuple[str, ...] = ()
-    note: str = ""
-    path: Path | None = field(default=None, compare=False)
-
-    @property
-    def factors(self) -> tuple[str, ...]:
-        return self.risk_factors + self.protective_factors
-
-
-def load_team_choices(
-    priorities_dir: str | Path, area: str, *, factors: pd.DataFrame | None = None
-) -> TeamChoices | None:
-    """Read and validate ``<priorities_dir>/<area>.yaml``; ``None`` when the file does not exist.
-
-    Parameters
-    ----------
-    priorities_dir : str or Path
-        Folder of the teams' files (a relative path that does not exist from the current
-        folder is taken from the repository root).
-    area : str
-        Area id (the file name without ``.yaml``; the file's ``area`` must equal it).
-    factors : pandas.DataFrame, optional
-        Known factors with columns ``measure`` and ``measure_kind`` (e.g. the published
-        ``measures.csv``); default: the factors of the default instrument.
-
-    Raises
-    ------
-    ConfigError
-        The file is not valid against ``data_schema/priorities.yaml``: a missing or unknown key,
-        a value of the wrong type, too many factors, an unknown factor id or one of the wrong
-        kind. The message names the file, the key and the value.
-    """
-    path = resolve_path(priorities_dir) / f"{area}.yaml"
-    if not path.is_file():
-        return None
-    raw = _read_choice_file(path)
-    known = _known_factors(factors)
-    schema = _priorities_schema()
-    values = {spec["name"]: _field(raw, spec, path.name, known) for spec in schema}
-    unknown = sorted(set(raw) - {spec["name"] for spec in schema})
-    if unknown:
-        raise ConfigError(
-            f"{path.name}: unknown key {', '.join(map(repr, unknown))}; allowed keys:"
-            f" {', '.join(spec['name'] for spec in schema)}."
-        )
-    if values["area"] != area:
-        raise ConfigError(
-            f"{path.name}: area is {values['area']!r}, but the file is named for area {area!r}."
-        )
-    return TeamChoices(
-        area=values["area"],
-        wave=values["wave"],
-        decided=values["decided"],
-        risk_factors=tuple(values["risk_factors"]),
-        protective_factors=tuple(values["protective_factors"] or ()),
-        note=values["note"] or "",
-        path=path,
-    )
-
-
-def _read_choice_file(path: Path) -> dict:
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path.name} must hold keys and values (area, wave, decided, ...).")
-    return raw
-
-
-def _priorities_schema() -> list[dict]:
-    with (SCHEMA_DIR / "priorities.yaml").open(encoding="utf-8") as handle:
-        return load_yaml(handle)["fields"]
-
-
-def _known_factors(factors: pd.DataFrame | None) -> dict[str, str]:
-    if factors is None:
-        from ctc_helpers.config.instrument import load_instrument
-
-        return {f.id: f.kind for f in load_instrument().factors}
-    rows = factors.loc[factors["measure_kind"].isin(KINDS)]
-    return dict(zip(rows["measure"], rows["measure_kind"], strict=True))
-
-
-def _field(raw: dict, spec: dict, where: str, known: dict[str, str]) -> Any:
-    name = spec["name"]
-    value = raw.get(name)
-    if value is None:
-        if spec.get("required"):
-            raise ConfigError(f"{where}: the key {name!r} is missing ({spec['label']['en']}).")
-        return None
-    kind = spec["type"]
-    if kind == "str" and not isinstance(value, str):
-        raise ConfigError(f"{where}: {name} must be text; got {value!r}.")
-    if kind == "int":
-        return _int_field(value, spec, where)
-    if kind == "date":
-        return _date_field(value, name, where)
-    if kind == "list":
-        return _factor_list(value, spec, where, known)
-    return value
-
-
-def _int_field(value: Any, spec: dict, where: str) -> int:
-    name = spec["name"]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where}: {name} must be a whole number such as 2025; got {value!r}.")
-    if not spec.get("min", value) <= value <= spec.get("max", value):
-        raise ConfigError(
-            f"{where}: {name} is {value}; it must lie between {spec['min']} and {spec['max']}."
-        )
-    return value
-
-
-def _date_field(value: Any, name: str, where: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{where}: {name} must be a date YYYY-MM-DD; got {value!r}.") from None
-
-
-def _factor_list(value: Any, spec: dict, where: str, known: dict[str, str]) -> list[str]:
-    name, kind = spec["name"], spec["kind"]
-    if isinstance(value, str) or not isinstance(value, list):
-        raise ConfigError(
-            f"{where}: {name} must be a list such as [family_conflict]; got {value!r}."
-        )
-    if not spec.get("min_items", 0) <= len(value) <= spec.get("max_items", len(value)):
-        raise ConfigError(
-            f"{where}: {name} has {len(value)} factors; choose {spec['min_items']} to"
-            f" {spec['max_items']}."
-        )
-    unknown = [str(v) for v in value if v not in known]
-    if unknown:
-        allowed = ", ".join(f for f, k in known.items() if k == kind)
-        raise ConfigError(
-            f"{where}: {name} names unknown factor ids: {', '.join(unknown)}. Known {kind}"
-            f" factors: {allowed}."
-        )
-    wrong = [v for v in value if known[v] != kind]
-    if wrong:
-        raise ConfigError(
-            f"{where}: {name} lists {', '.join(wrong)}, which are not {kind} factors; move them"
-            " to the other list."
-        )
-    if len(set(value)) != len(value):
-        raise ConfigError(f"{where}: {name} lists a factor twice: {value}.")
-    return [str(v) for v in value]
+# The team's recorded choice (read and validated by ctc_helpers.config.priorities)
 
 
 def compare_choices(ranked: pd.DataFrame, choices: TeamChoices | None) -> pd.DataFrame:

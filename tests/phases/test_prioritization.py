@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctc_helpers.errors import ConfigError
-from ctc_helpers.paths import SAMPLE_DIR
 from ctc_helpers.phases.prioritization import (
     RANK_COLUMNS,
     compare_choices,
@@ -262,54 +260,7 @@ def write_choice(folder, text, area="a"):
     return folder
 
 
-def test_load_team_choices(tmp_path):
-    choices = load_team_choices(write_choice(tmp_path, VALID), "a", factors=KNOWN)
-    assert choices.risk_factors == ("r_a", "r_c")
-    assert choices.protective_factors == ("p_a",)
-    assert choices.decided.isoformat() == "2025-11-18"
-    assert choices.wave == 2025 and choices.note == "Beslut i teamet."
-
-
-def test_no_file_gives_none(tmp_path):
-    assert load_team_choices(tmp_path, "a", factors=KNOWN) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (VALID.replace("[r_a, r_c]", "[r_a, r_zz]"), r"risk_factors names unknown factor ids: r_zz\. Known risk factors: r_a, r_b, r_c"),
-        (VALID.replace("[r_a, r_c]", "[r_a, p_b]"), r"risk_factors lists p_b, which are not risk factors"),
-        (VALID.replace("[p_a]", "[p_a, p_b, p_a, p_b]"), r"protective_factors has 4 factors; choose 0 to 3"),
-        (VALID.replace("[r_a, r_c]", "[r_a, r_a]"), r"risk_factors lists a factor twice"),
-        (VALID.replace("[r_a, r_c]", "r_a"), r"risk_factors must be a list"),
-        (VALID.replace("wave: 2025\n", ""), r"the key 'wave' is missing"),
-        (VALID.replace("wave: 2025", "wave: tjugo"), r"wave must be a whole number such as 2025; got 'tjugo'"),
-        (VALID.replace("wave: 2025", "wave: 1990"), r"wave is 1990; it must lie between 2000 and 2100"),
-        (VALID.replace("2025-11-18", "18/11/2025"), r"decided must be a date YYYY-MM-DD; got '18/11/2025'"),
-        (VALID.replace("area: a", "area: b"), r"area is 'b', but the file is named for area 'a'"),
-        (VALID + "owner: Kim\n", r"unknown key 'owner'; allowed keys: area, wave"),
-        (VALID.replace("note: Beslut i teamet.", "note: [1, 2]"), r"note must be text"),
-        ("- a\n- b\n", r"must hold keys and values"),
-        ("area: [unclosed\n", r"a\.yaml is not valid YAML"),
-    ],
-)  # fmt: skip
-def test_invalid_choice_files(tmp_path, text, message):
-    folder = write_choice(tmp_path, text)
-    with pytest.raises(ConfigError, match=message) as error:
-        load_team_choices(folder, "a", factors=KNOWN)
-    assert "a.yaml" in str(error.value)
-
-
-@pytest.mark.parametrize("area", ["norra-hamnen", "solvik", "stenkulla"])
-def test_demo_choices_validate_against_the_instrument(area):
-    choices = load_team_choices(SAMPLE_DIR / "priorities", area)
-    assert choices.area == area and choices.wave == 2025
-    assert 2 <= len(choices.factors) <= 5
-
-
-def test_relative_folder_is_found_from_the_repository(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)  # data/sample/priorities does not exist here
-    assert load_team_choices("data/sample/priorities", "solvik") is not None
+# Reading and validating the team's file: tests/config/test_priorities.py
 
 
 def test_compare_choices_and_summary(ranked, tmp_path):
