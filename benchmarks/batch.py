@@ -26,7 +26,16 @@ and printed on its own. The loops start with an empty chart cache, so each of th
 draws its own charts, as it would without the batch; the per-notebook CLI figures are given both
 with the charts the batch drew and with an empty cache. Outputs go to benchmarks/output/batch/ (gitignored).
 
-Usage: python benchmarks/batch.py [--areas N] [--repeats N] [--workers N] [--part all|notebooks]
+3. The report runner (`--part runner`, no demo city needed): what a report costs beside its
+   notebook. A warm worker (`python -m ctc_helpers.batch.worker --serve`) imports papermill and
+   nbconvert once and forks one process per report; printed are the worker's start (its
+   imports), the import of the worker module itself, and the wall and CPU time of one report of
+   the test notebooks `empty` and `tiny` (median of --repeats, after a first report that starts
+   the worker), on warm workers and as a one-off process (`python -m ctc_helpers.batch.worker
+   SPEC RESULT`, which pays the imports for every report).
+
+Usage: python benchmarks/batch.py [--areas N] [--repeats N] [--workers N]
+                                  [--part all|notebooks|runner]
 """
 
 from __future__ import annotations
@@ -149,9 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--areas", type=int, default=None, help="first N areas (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per single-notebook timing")
     parser.add_argument("--workers", type=int, default=None, help="batch workers (default: cores)")
-    parser.add_argument("--part", choices=("all", "notebooks"), default="all",
-                        help="notebooks: only the per-notebook figures (2.)")  # fmt: skip
+    parser.add_argument("--part", choices=("all", "notebooks", "runner"), default="all",
+                        help="notebooks: only the per-notebook figures (2.); runner: only 3.")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.part == "runner":
+        _runner(max(args.repeats, 5))
+        return 0
 
     config = load_run_config(REPO / "reports" / "run.yaml")
     config = replace(config, output_dir=OUT / "reports")
@@ -247,6 +259,66 @@ def _per_notebook(config, jobs, folder: Path, results, *, wave: int, areas, work
     for phase, (wall, cpu) in _job_means(results).items():
         print(f"   {phase:<38} {wall:7.1f} s wall {cpu:7.1f} s CPU   -> {wall / empty_wall:.2f}x"
               f" wall, {cpu / empty_cpu:.2f}x CPU")  # fmt: skip
+
+
+def _median_run(command: list[str], repeats: int) -> float:
+    walls = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        walls.append(time.perf_counter() - started)
+    return statistics.median(walls)
+
+
+def _test_spec(notebook: str, out: Path, index: int) -> dict:
+    folder = out / f"{notebook}-{index}"
+    return {"area": "norr", "wave": 2025, "phase": notebook, "key": str(index),
+            "notebook": str(EMPTY.parent / f"{notebook}.ipynb"),
+            "output_ipynb": str(folder / f"{notebook}.ipynb"),
+            "output_html": str(folder / f"{notebook}.html"),
+            "parameters": {"area": "norr", "output_dir": str(folder)}, "kernel": "ctc",
+            "timeout": 120, "lang": "sv", "title": notebook, "work_dir": str(out / ".work")}  # fmt: skip
+
+
+def _runner(repeats: int) -> None:
+    """Section 3: the report runner's own cost (see the module docstring)."""
+    from ctc_helpers.batch.execute import ReportWorkers
+
+    python = [sys.executable, "-c"]
+    preload = "from ctc_helpers.batch import worker; worker._preload()"
+    print(f"3. report runner (load average {os.getloadavg()[0]:.1f}; medians of {repeats})")
+    print(
+        f"   worker start, imports once per worker     {_median_run([*python, preload], repeats):5.2f} s wall"
+    )
+    module = _median_run([*python, "import ctc_helpers.batch.worker"], repeats)
+    print(
+        f"   python -m ctc_helpers.batch.worker import  {module:5.2f} s wall (interpreter included)"
+    )
+    out = Path(tempfile.mkdtemp(prefix="runner-", dir=OUT.parent if OUT.parent.exists() else None))
+    with ReportWorkers() as workers:
+        workers.run(_test_spec("empty", out, 0), wall_timeout=120)  # starts the worker
+        for notebook in ("empty", "tiny"):
+            results = [workers.run(_test_spec(notebook, out, i + 1), wall_timeout=120)
+                       for i in range(repeats)]  # fmt: skip
+            assert all(r["status"] == "ok" for r in results), results
+            wall = statistics.median(r["seconds"] for r in results)
+            cpu = statistics.median(r["cpu_seconds"] for r in results)
+            print(
+                f"   one report, {notebook + '.ipynb,':<12} warm worker  {wall:5.2f} s wall {cpu:5.2f} s CPU"
+            )
+    spec = out / "spec.json"
+    spec.write_text(json.dumps(_test_spec("empty", out, 99)), encoding="utf-8")
+    one_off = [
+        sys.executable,
+        "-m",
+        "ctc_helpers.batch.worker",
+        str(spec),
+        str(out / "result.json"),
+    ]
+    print(
+        f"   one report, empty.ipynb, one-off process   {_median_run(one_off, repeats):5.2f} s wall"
+    )
+    shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":

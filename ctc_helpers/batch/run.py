@@ -22,13 +22,13 @@ Examples
 
 from __future__ import annotations
 
+import compileall
 import concurrent.futures
 import hashlib
 import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +36,18 @@ import pandas as pd
 
 from ctc_helpers.batch.execute import (
     RESULT_COLUMNS,
-    STATUSES,
-    file_sha256,
-    phase_title,
-    read_json,
+    ReportWorkers,
     run_report_process,
     stop_running_reports,
-    write_manifest,
-    write_run_index,
 )
-from ctc_helpers.batch.execute import TEXTS as REPORT_TEXTS
+from ctc_helpers.batch.files import locked_output, read_json, work_folder, write_atomic
+from ctc_helpers.batch.index import write_manifest, write_run_index
+from ctc_helpers.batch.report import phase_title
 from ctc_helpers.config.notebook_params import check_parameters, notebook_defaults
 from ctc_helpers.config.run import STAMP, Job, RunConfig, load_run_config, plan_jobs
 from ctc_helpers.errors import ConfigError
-from ctc_helpers.fingerprint import folder_checksum
-from ctc_helpers.i18n import check_language, default_language
+from ctc_helpers.fingerprint import file_sha256, folder_checksum
+from ctc_helpers.i18n import check_language
 from ctc_helpers.paths import PACKAGE_DIR
 from ctc_helpers.publish.build import prepare_waves
 
@@ -58,8 +55,6 @@ __all__ = [
     "RESULT_COLUMNS",
     "Job",
     "check_parameters",
-    "command_run",
-    "format_summary",
     "plan_jobs",
     "run_batch",
     "run_reports",
@@ -69,18 +64,12 @@ __all__ = [
 _TEXTS = {
     "progress": {"sv": "Rapporter", "en": "Reports"},
     "unit": {"sv": " rapport", "en": " report"},
-    "summary": {
-        "sv": "{total} rapporter: {ok} klara, {skipped} oförändrade, {failed} misslyckades,"
-        " {timeout} avbröts vid tidsgränsen.",
-        "en": "{total} reports: {ok} done, {skipped} up to date, {failed} failed,"
-        " {timeout} stopped at the time limit.",
+    "no_cluster": {
+        "sv": "--scheduler kräver paketet distributed, som inte är installerat. Installera"
+        " arbetsbänken med klustertillägget: pip install -e '.[cluster]'.",
+        "en": "--scheduler needs the package distributed, which is not installed. Install the"
+        " workbench with the cluster extra: pip install -e '.[cluster]'.",
     },
-    "problems": {"sv": "Rapporter som inte blev klara:", "en": "Reports that were not built:"},
-    "quarantine": {
-        "sv": "{rows} rader kunde inte läsas in och ligger i karantän: {file}",
-        "en": "{rows} rows could not be read and were quarantined: {file}",
-    },
-    "index": {"sv": "Översikt: {path}", "en": "Overview: {path}"},
 }
 
 
@@ -113,7 +102,9 @@ def _up_to_date(job: Job, key: str) -> dict[str, Any] | None:
 # Execution: local worker threads (each job a child process) or a Dask cluster
 
 
-def _spec(job: Job, *, key: str, kernel: str, lang: str, title: str) -> dict[str, Any]:
+def _spec(
+    job: Job, *, key: str, kernel: str, lang: str, title: str, work_dir: Path
+) -> dict[str, Any]:
     return {
         "area": job.area,
         "wave": job.wave,
@@ -127,6 +118,7 @@ def _spec(job: Job, *, key: str, kernel: str, lang: str, title: str) -> dict[str
         "timeout": job.timeout,
         "lang": lang,
         "title": title,
+        "work_dir": str(work_dir),  # job folders: same file system as the reports
     }
 
 
@@ -166,35 +158,44 @@ def _drive(
         on_done(result)
 
 
-def _run_local(specs: Sequence[dict[str, Any]], workers: int, on_done) -> None:
+def _run_local(
+    specs: Sequence[dict[str, Any]], workers: int, on_done, *, keep_fds: Sequence[int]
+) -> None:
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    with ReportWorkers(keep_fds=keep_fds) as reports:
+        try:
+            _drive(
+                specs,
+                lambda spec: pool.submit(reports.run, spec, wall_timeout=spec["timeout"]),
+                concurrent.futures.as_completed,
+                on_done,
+            )
+        except KeyboardInterrupt:  # Ctrl-C: stop the notebooks (they run in sessions of their own)
+            pool.shutdown(wait=False, cancel_futures=True)
+            reports.stop()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+
+def _run_dask(specs: Sequence[dict[str, Any]], address: str, on_done, *, lang: str) -> None:
     try:
-        _drive(
-            specs,
-            lambda spec: pool.submit(run_report_process, spec, wall_timeout=spec["timeout"]),
-            concurrent.futures.as_completed,
-            on_done,
-        )
-    except KeyboardInterrupt:  # Ctrl-C: stop the notebooks (they run in sessions of their own)
-        pool.shutdown(wait=False, cancel_futures=True)
-        stop_running_reports()
-        raise
-    finally:
-        pool.shutdown(wait=True)
-
-
-def _run_dask(specs: Sequence[dict[str, Any]], address: str, on_done) -> None:
-    from distributed import Client, as_completed
+        from distributed import Client, as_completed  # ~0.7 s, only with --scheduler
+    except ImportError:
+        raise ConfigError(_text("no_cluster", lang)) from None
 
     with Client(address) as client:
-        _drive(
-            specs,
-            lambda spec: client.submit(
-                run_report_process, spec, wall_timeout=spec["timeout"], pure=False
-            ),
-            as_completed,
-            on_done,
-        )
+        try:
+            _drive(
+                specs,
+                lambda spec: client.submit(
+                    run_report_process, spec, wall_timeout=spec["timeout"], pure=False
+                ),
+                as_completed,
+                on_done,
+            )
+        finally:
+            client.run(stop_running_reports)  # the Dask workers' warm report workers
 
 
 def _compile_package() -> None:
@@ -204,8 +205,6 @@ def _compile_package() -> None:
     containers and CI) and an editable install has none: every kernel would then compile the
     package anew (about 0.25 s). Stale files are recompiled; a read-only folder is left alone.
     """
-    import compileall
-
     compileall.compile_dir(PACKAGE_DIR, quiet=2)
 
 
@@ -213,7 +212,7 @@ def _draw_charts(specs: Sequence[Mapping[str, Any]], *, workers: int) -> pd.Data
     """Draw the charts of the reports to build into the chart cache (:mod:`ctc_helpers.plots.cache`),
     in ``workers`` processes: the notebooks then only embed them. A chart that fails here is drawn
     again by its notebook, whose report then shows the problem."""
-    from ctc_helpers.plots import cache as charts
+    from ctc_helpers.plots import cache as charts  # ~0.33 s (matplotlib), only when drawing
 
     defaults = {n: notebook_defaults(Path(n)) for n in {s["notebook"] for s in specs}}
     reports = []
@@ -227,10 +226,15 @@ def _draw_charts(specs: Sequence[Mapping[str, Any]], *, workers: int) -> pd.Data
 
 
 def _execute(
-    specs: list[dict[str, Any]], *, workers: int, scheduler: str | None, lang: str
+    specs: list[dict[str, Any]],
+    *,
+    workers: int,
+    scheduler: str | None,
+    lang: str,
+    keep_fds: Sequence[int] = (),
 ) -> list[dict[str, Any]]:
     """Run the jobs with one overall progress bar; returns one result per job."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # ~0.12 s, only when there are reports to build
 
     results: list[dict[str, Any]] = []
     if not specs:
@@ -244,19 +248,19 @@ def _execute(
             bar.update(1)
 
         if scheduler:
-            _run_dask(specs, scheduler, on_done)
+            _run_dask(specs, scheduler, on_done, lang=lang)
         else:
-            _run_local(specs, workers, on_done)
+            _run_local(specs, workers, on_done, keep_fds=keep_fds)
     return results
 
 
 def _write_stamp(result: Mapping[str, Any], specs: Sequence[Mapping[str, Any]]) -> None:
     spec = next(s for s in specs if s["key"] == result["key"] and s["area"] == result["area"])
     path = Path(spec["output_ipynb"]).parent / STAMP.format(phase=spec["phase"])
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {k: result.get(k) for k in ("key", "status", "message", "seconds", "finished")}
     record["title"] = result.get("title") or spec["title"]  # the report's own heading
-    path.write_text(json.dumps(record, indent=1, ensure_ascii=False), encoding="utf-8")
+    text = json.dumps(record, indent=1, ensure_ascii=False)
+    write_atomic(path, text, work_dir=Path(spec["work_dir"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,26 +308,31 @@ def run_batch(
     ------
     ConfigError
         An unknown area, wave, phase or notebook parameter, before anything is built.
+    FolderInUseError
+        Another run is using the output folder (the message names its process and start).
+    OSError
+        The output folder cannot be written (read-only, full, missing ...); names the path.
     """
     started = time.perf_counter()
     config = config if isinstance(config, RunConfig) else load_run_config(config)
     _positive("workers", workers)
     _positive("timeout", timeout)
     check_parameters(plan_jobs(config, waves=[0], areas=areas, phases=phases, lang=lang))
-    prepared = prepare_waves(config, waves=waves)
-    return run_reports(
-        config,
-        prepared.folders,
-        areas=areas,
-        phases=phases,
-        workers=workers,
-        force=force,
-        scheduler=scheduler,
-        timeout=timeout,
-        lang=lang,
-        extra={**prepared.summary, "prepare_seconds": round(prepared.seconds, 3)},
-        started=started,
-    )
+    with locked_output(config.output_dir, lang=check_language(lang or config.lang)):
+        prepared = prepare_waves(config, waves=waves)
+        return run_reports(
+            config,
+            prepared.folders,
+            areas=areas,
+            phases=phases,
+            workers=workers,
+            force=force,
+            scheduler=scheduler,
+            timeout=timeout,
+            lang=lang,
+            extra={**prepared.summary, "prepare_seconds": round(prepared.seconds, 3)},
+            started=started,
+        )
 
 
 def run_reports(
@@ -343,10 +352,34 @@ def run_reports(
     """Build the reports of already published waves (``{wave: published folder}``).
 
     Same options and result as :func:`run_batch`, which calls it after :func:`prepare`;
-    ``extra`` (the preparation's summary) goes into the manifest.
+    ``extra`` (the preparation's summary) goes into the manifest. The output folder is locked
+    for the run (:class:`~ctc_helpers.batch.files.OutputLock`).
     """
     started = started if started is not None else time.perf_counter()
     lang = check_language(lang or config.lang)
+    with locked_output(config.output_dir, lang=lang) as lock:
+        return _run_reports(
+            config, published, areas=areas, phases=phases, workers=workers, force=force,
+            scheduler=scheduler, timeout=timeout, lang=lang, extra=extra, started=started,
+            keep_fds=[lock.fd],
+        )  # fmt: skip
+
+
+def _run_reports(
+    config: RunConfig,
+    published: Mapping[int, Path],
+    *,
+    areas: Sequence[str] | None,
+    phases: Sequence[str] | None,
+    workers: int | None,
+    force: bool,
+    scheduler: str | None,
+    timeout: int | None,
+    lang: str,
+    extra: Mapping[str, Any] | None,
+    started: float,
+    keep_fds: Sequence[int],
+) -> pd.DataFrame:
     workers = _positive("workers", workers) or config.worker_count
     jobs = plan_jobs(
         config,
@@ -361,17 +394,19 @@ def run_reports(
     titles = {p: phase_title(config.notebook_path(p), lang=lang) for p in config.phases}
     keys = [_job_key(j, kernel=config.kernel, data_checksum=checksums[j.wave]) for j in jobs]
     stamps = [None if force else _up_to_date(j, k) for j, k in zip(jobs, keys, strict=True)]
+    work_dir = work_folder(config.output_dir)
     specs = [
-        _spec(job, key=key, kernel=config.kernel, lang=lang, title=titles[job.phase])
+        _spec(job, key=key, kernel=config.kernel, lang=lang, title=titles[job.phase],
+              work_dir=work_dir)
         for job, key, stamp in zip(jobs, keys, stamps, strict=True)
         if stamp is None
-    ]
+    ]  # fmt: skip
     batch_start = time.perf_counter()
     _compile_package()
     drawn = _draw_charts(specs, workers=workers)
     charts_seconds = time.perf_counter() - batch_start
     specs = _longest_first(jobs, specs)
-    built = _execute(specs, workers=workers, scheduler=scheduler, lang=lang)
+    built = _execute(specs, workers=workers, scheduler=scheduler, lang=lang, keep_fds=keep_fds)
     summary = {k: v for k, v in (extra or {}).items() if k != "prepare_seconds"}
     summary["charts"] = drawn["status"].value_counts().to_dict() if len(drawn) else {}
     timings = {
@@ -431,63 +466,3 @@ def _records(
             }
         )
     return records
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-
-
-def format_summary(results: pd.DataFrame, *, lang: str = "sv") -> str:
-    """The run summary printed by ``ctc run``: counts, every failed report, quarantine, index."""
-    counts = results["status"].value_counts()
-    lines = [
-        _text("summary", lang, total=len(results), **{s: int(counts.get(s, 0)) for s in STATUSES})
-    ]
-    problems = results[results["status"].isin(["failed", "timeout"])]
-    if len(problems):
-        lines.append(_text("problems", lang))
-        status_text = {s: REPORT_TEXTS[f"status_{s}"][lang] for s in ("failed", "timeout")}
-        lines += [
-            f"  {r.wave} {r.area} {r.phase}: {status_text[r.status]} – {r.message}"
-            for r in problems.itertuples()
-        ]
-    run = results.attrs.get("run", {})
-    if run.get("quarantine_rows"):
-        lines.append(
-            _text("quarantine", lang, rows=run["quarantine_rows"], file=run["quarantine_file"])
-        )
-    if run.get("index"):
-        lines.append(_text("index", lang, path=run["index"]))
-    return "\n".join(lines)
-
-
-def command_run(args: Any) -> int:
-    """``ctc run``: the batch with the command line's choices; 0 when every report is built."""
-    # jsonschema (imported by papermill through nbformat) builds ~35 parsers at import time
-    # through rfc3987_syntax (python-jsonschema/jsonschema#1428); its "iri" formats are unused here.
-    sys.modules.setdefault("rfc3987_syntax", None)
-    config = load_run_config(args.config)
-    changes = {
-        "output_dir": Path(args.out).resolve() if getattr(args, "out", None) else None,
-        "instrument_file": (
-            Path(args.instrument).resolve() if getattr(args, "instrument", None) else None
-        ),
-    }
-    config = replace(config, **{k: v for k, v in changes.items() if v is not None})
-    # the command line always has a language (messages); it sets the reports' language only
-    # when it differs from the default, so that run.yaml's `lang` applies otherwise
-    lang = getattr(args, "lang", None)
-    report_lang = lang if lang and lang != default_language() else None
-    results = run_batch(
-        config,
-        areas=args.areas or None,
-        waves=args.waves or None,
-        phases=args.phases or None,
-        workers=args.workers,
-        force=bool(args.force),
-        scheduler=args.scheduler,
-        timeout=args.timeout,
-        lang=report_lang,
-    )
-    print(format_summary(results, lang=check_language(lang or config.lang)))
-    return 0 if results["status"].isin(["ok", "skipped"]).all() else 1

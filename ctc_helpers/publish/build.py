@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ctc_helpers.batch.execute import file_sha256, read_json
+from ctc_helpers.batch.files import read_json
 from ctc_helpers.config.run import RunConfig, load_run_config
 from ctc_helpers.errors import ConfigError
+from ctc_helpers.fingerprint import file_sha256
 from ctc_helpers.paths import PACKAGE_DIR
 from ctc_helpers.vocab import CITY
 

@@ -25,6 +25,7 @@ import psutil
 import pytest
 import yaml
 
+from ctc_helpers.batch import command
 from ctc_helpers.batch import run as batch
 from ctc_helpers.config.run import CITY, run_config_from_dict
 from ctc_helpers.errors import ConfigError
@@ -123,13 +124,13 @@ def failing_run(tmp_path_factory):
     (root / "run.yaml").write_text(yaml.safe_dump(_raw_config()), encoding="utf-8")
     args = Namespace(config=root / "run.yaml", areas=None, waves=None, phases=None, workers=None,
                      timeout=None, scheduler=None, out=None, force=False, lang="sv",
-                     instrument=None)  # fmt: skip
+                     lang_explicit=False, instrument=None, allow_quarantine=False)  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batch, "prepare_waves", _fake_prepare(root))
         started = time.perf_counter()
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            code = batch.command_run(args)
+            code = command.command_run(args)
         elapsed = time.perf_counter() - started
     return {"root": root, "code": code, "printed": printed.getvalue(), "elapsed": elapsed}
 
@@ -504,7 +505,7 @@ def test_real_batch_on_a_small_city(small_city) -> None:
         for phase in REAL_PHASES
     ], results["message"].tolist()
     reports = small_city["root"] / "reports" / "2025"
-    from ctc_helpers.batch.execute import external_references
+    from ctc_helpers.batch.report import external_references
 
     for area in (CITY, AREA):
         for phase in REAL_PHASES:

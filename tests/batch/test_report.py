@@ -9,14 +9,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ctc_helpers.batch import execute as report
-from ctc_helpers.batch.execute import (
+from ctc_helpers.batch import report
+from ctc_helpers.batch.index import write_index
+from ctc_helpers.batch.report import (
     build_report,
     export_html,
     external_references,
     first_heading,
     phase_title,
-    write_index,
 )
 from ctc_helpers.errors import CTCError
 
