@@ -5,7 +5,7 @@ The public API is listed here explicitly. Names are imported lazily on first use
 
 >>> import ctc_helpers
 >>> ctc_helpers.wilson_ci.__module__
-'ctc_helpers.stats'
+'ctc_helpers.stats.intervals'
 """
 
 from __future__ import annotations
@@ -44,13 +44,13 @@ _LAZY = {
     "aggregate": "survey.profile",
     "compare_to_city": "survey.compare",
     "compare_waves": "survey.compare",
-    "wilson_ci": "stats",
-    "newcombe_diff_ci": "stats",
-    "two_proportion_ztest": "stats",
-    "cohens_h": "stats",
-    "holm_adjust": "stats",
-    "k_proportions_test": "stats",
-    "logistic_trend_test": "stats",
+    "wilson_ci": "stats.intervals",
+    "newcombe_diff_ci": "stats.intervals",
+    "two_proportion_ztest": "stats.significance",
+    "cohens_h": "stats.significance",
+    "holm_adjust": "stats.significance",
+    "k_proportions_test": "stats.significance",
+    "logistic_trend_test": "stats.trend",
     "suppress_table": "privacy.suppress",
     "suppress_counts": "privacy.suppress",
     "check_disclosure": "privacy.suppress",

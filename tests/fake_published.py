@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.stats import wilson_ci
+from ctc_helpers.stats.intervals import wilson_ci
 from ctc_helpers.survey.compare import compare_to_city, compare_waves
 
 WAVES = (2023, 2025)

@@ -1,4 +1,4 @@
-"""Tests for ctc_helpers.stats.
+"""Tests for ctc_helpers.stats (intervals, significance, trend, inputs, distributions).
 
 Expected values come from R (binom, prop.test, PropCIs) copied into tests/data/reference/ (see its README), from
 Fagerland et al. (2015), from independent implementations (statsmodels, scipy) or by hand.
@@ -24,22 +24,23 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from ctc_helpers.stats import (
-    CHANGE_CODES,
-    cohens_h,
-    compare_proportions,
-    effective_n_by_group,
-    holm_adjust,
-    k_proportions_test,
+from ctc_helpers.stats.distributions import chi2_sf, normal_sf, z_value
+from ctc_helpers.stats.intervals import (
     kish_effective_n,
-    label_change,
-    logistic_trend_test,
     newcombe_diff_ci,
-    proportions_by_group,
-    two_proportion_ztest,
     weighted_proportion,
     wilson_ci,
 )
+from ctc_helpers.stats.significance import (
+    CHANGE_CODES,
+    cohens_h,
+    compare_proportions,
+    holm_adjust,
+    k_proportions_test,
+    label_change,
+    two_proportion_ztest,
+)
+from ctc_helpers.stats.trend import logistic_trend_test
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 
@@ -192,29 +193,6 @@ def test_kish_effective_n_rejects_negative_weight():
         kish_effective_n([1.0, 2.0, -0.5])
 
 
-def test_effective_n_by_group_matches_plain_pandas():
-    frame = pd.DataFrame(
-        {
-            "area": ["a", "a", "a", "b", "b", "c"],
-            "sex": ["F", "M", "F", "F", "F", "M"],
-            "w": [1.0, 2.0, 3.0, 0.5, np.nan, 4.0],
-        }
-    )
-    result = effective_n_by_group(frame, by=["area", "sex"], weight="w")
-    expected = frame.groupby(["area", "sex"])["w"].apply(lambda w: w.sum() ** 2 / (w**2).sum())
-    pd.testing.assert_series_equal(result, expected.rename("n_eff"), rtol=1e-12)
-    single = effective_n_by_group(frame, by="area", weight="w")
-    assert single["a"] == pytest.approx(36 / 14)
-
-
-def test_effective_n_by_group_names_missing_column():
-    frame = pd.DataFrame({"area": ["a"], "w": [1.0]})
-    with pytest.raises(KeyError, match="Weight column 'weight' not found.*'area', 'w'"):
-        effective_n_by_group(frame, by="area", weight="weight")
-    with pytest.raises(KeyError, match="Grouping column 'school' not found"):
-        effective_n_by_group(frame, by=["area", "school"], weight="w")
-
-
 def test_weighted_proportion_unweighted_is_plain_wilson():
     flags = [1, 0, 1, 1, np.nan, 0, 0, 1]
     result = weighted_proportion(flags)
@@ -248,66 +226,6 @@ def test_weighted_proportion_rejects_bad_flags_and_weights():
         weighted_proportion([1, 0, 0], weights=[1.0, 1.0])
     with pytest.raises(ValueError, match="weights must lie between 0 and .*got -1"):
         weighted_proportion([1, 0], weights=[1.0, -1.0])
-
-
-def test_proportions_by_group_matches_plain_pandas(rng):
-    frame = pd.DataFrame(
-        {
-            "area": rng.choice(["north", "south"], size=300),
-            "grade": rng.choice(["ak8", "ak9"], size=300),
-            "flag": rng.choice([0.0, 1.0, np.nan], size=300, p=[0.6, 0.3, 0.1]),
-            "weight": rng.uniform(0.5, 2.0, size=300),
-        }
-    )
-    original = frame.copy()
-    result = proportions_by_group(frame, by=["area", "grade"], flag="flag", weight="weight")
-    pd.testing.assert_frame_equal(frame, original)
-    assert list(result.columns) == [
-        "area", "grade", "n", "n_flagged", "pct", "ci_low", "ci_high", "n_eff",
-    ]  # fmt: skip
-    known = frame.dropna(subset=["flag"]).assign(wy=lambda d: d.weight * d.flag)
-    sums = known.groupby(["area", "grade"]).agg(
-        n=("flag", "size"), sw=("weight", "sum"), swy=("wy", "sum"),
-        sw2=("weight", lambda w: (w**2).sum()),
-    )  # fmt: skip
-    pct = sums.swy / sums.sw
-    n_eff = sums.sw**2 / sums.sw2
-    low, high = proportion_confint(pct * n_eff, n_eff, method="wilson")
-    np.testing.assert_array_equal(result["n"], sums.n.to_numpy())
-    np.testing.assert_allclose(result["n_flagged"], sums.swy, rtol=1e-12)
-    np.testing.assert_allclose(result["pct"], pct, rtol=1e-12)
-    np.testing.assert_allclose(result["n_eff"], n_eff, rtol=1e-12)
-    np.testing.assert_allclose(result["ci_low"], low, rtol=1e-10)
-    np.testing.assert_allclose(result["ci_high"], high, rtol=1e-10)
-
-
-def test_proportions_by_group_unweighted_and_empty_group():
-    frame = pd.DataFrame({"g": ["a", "a", "a", "b"], "f": [1.0, 1.0, 0.0, np.nan]})
-    result = proportions_by_group(frame, by="g", flag="f").set_index("g")
-    low, high = proportion_confint(2, 3, method="wilson")
-    assert result.loc["a", "n"] == 3 and result.loc["a", "n_eff"] == pytest.approx(3)
-    assert result.loc["a", "ci_low"] == pytest.approx(low, rel=1e-12)
-    assert result.loc["a", "ci_high"] == pytest.approx(high, rel=1e-12)
-    assert result.loc["b", "n"] == 0
-    assert result.loc["b", ["pct", "ci_low", "ci_high", "n_eff"]].isna().all()
-
-
-def test_group_helpers_ignore_the_index_of_the_frame():
-    # Duplicate index labels (e.g. after concatenating two waves) must not duplicate rows.
-    frame = pd.DataFrame(
-        {"g": ["a", "a", "b"], "f": [1.0, 0.0, 1.0], "w": [1.0, 3.0, 2.0]}, index=[0, 0, 1]
-    )
-    result = proportions_by_group(frame, by="g", flag="f", weight="w").set_index("g")
-    assert result.loc["a", "n"] == 2 and result.loc["a", "pct"] == pytest.approx(0.25)
-    assert result.loc["a", "n_eff"] == pytest.approx(16 / 10)
-    n_eff = effective_n_by_group(frame, by="g", weight="w")
-    assert n_eff.to_dict() == pytest.approx({"a": 1.6, "b": 1.0})
-
-
-def test_proportions_by_group_names_missing_flag_column():
-    frame = pd.DataFrame({"g": ["a"], "f": [1.0]})
-    with pytest.raises(KeyError, match="Flag column 'flag__x' not found"):
-        proportions_by_group(frame, by="g", flag="flag__x")
 
 
 # --------------------------------------------------------------------------- Newcombe
@@ -664,12 +582,10 @@ def test_normal_tail_and_quantile_match_scipy():
     # The module avoids importing scipy.stats (slow); its own tails must agree with it.
     from scipy.stats import chi2, norm
 
-    from ctc_helpers import stats
-
     z = np.array([-6.0, -1.959964, 0.0, 0.3, 1.5, 3.0, 8.3, 37.0, np.nan])
-    np.testing.assert_allclose(stats._normal_sf(z), norm.sf(z), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(normal_sf(z), norm.sf(z), rtol=1e-12, equal_nan=True)
     for level in (0.5, 0.9, 0.95, 0.99, 0.999):
-        assert stats._z_value(level) == pytest.approx(norm.ppf(0.5 + level / 2), rel=1e-12)
+        assert z_value(level) == pytest.approx(norm.ppf(0.5 + level / 2), rel=1e-12)
     for statistic, df in ((0.0, 1), (3.2, 2), (25.0, 4), (80.0, 3)):
-        assert stats._chi2_sf(statistic, df) == pytest.approx(chi2.sf(statistic, df), rel=1e-10)
-    assert math.isnan(stats._chi2_sf(float("nan"), 2))
+        assert chi2_sf(statistic, df) == pytest.approx(chi2.sf(statistic, df), rel=1e-10)
+    assert math.isnan(chi2_sf(float("nan"), 2))

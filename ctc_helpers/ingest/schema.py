@@ -70,8 +70,7 @@ def build_schema(
 
 def build_schema_from_rules(rules: TableRules) -> DataFrameSchema:
     """The pandera schema of :func:`build_schema` for already built column rules."""
-    # imported here: pandera adds 0.15 s to an import of this module (measured, pandas and
-    # pyarrow loaded), which every reader of the published tables would pay
+    # pandera: 0.15 s to import (measured with pandas and pyarrow loaded), only for validation
     from pandera.pandas import Check, DataFrameSchema
 
     columns = {name: _pandera_column(rule) for name, rule in rules.columns.items()}

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ctc_helpers.errors import ComparisonError
-from ctc_helpers.stats import compare_proportions, holm_adjust, label_change
+from ctc_helpers.stats.significance import compare_proportions, holm_adjust, label_change
 
 __all__ = ["TOO_FEW", "compare_to_city", "compare_waves"]
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ctc_helpers.config.instrument import Instrument, RespondentSchema
-from ctc_helpers.stats import wilson_ci
+from ctc_helpers.stats.intervals import wilson_ci
 from ctc_helpers.survey.behaviours import classify_behaviours, classify_composites
 from ctc_helpers.survey.cutpoints import (
     FLAG_PREFIX,

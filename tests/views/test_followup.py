@@ -22,7 +22,7 @@ from scipy import stats as sps
 
 from ctc_helpers.errors import ComparisonError
 from ctc_helpers.paths import NOTEBOOKS_DIR, SAMPLE_DIR
-from ctc_helpers.stats import newcombe_diff_ci
+from ctc_helpers.stats.intervals import newcombe_diff_ci
 from ctc_helpers.views import followup as fu
 
 from ..conftest import REFERENCE_DIR

@@ -62,7 +62,7 @@ import pandas as pd
 
 from ctc_helpers.config.goal_chain import TOTAL, Goal, GoalChain, _kind_spec, goals_frame
 from ctc_helpers.paths import resolve_path
-from ctc_helpers.stats import holm_adjust, label_change
+from ctc_helpers.stats.significance import holm_adjust, label_change
 from ctc_helpers.survey.compare import compare_waves
 
 __all__ = [

@@ -13,7 +13,7 @@ first wave in the table) through :func:`ctc_helpers.survey.compare.compare_waves
 percentage points with a Newcombe interval, two-proportion z-test, Cohen's h, and Holm's
 correction across the measures compared in one call (the measures shown: pass ``include`` or
 ``kinds`` to choose them). A change is called an increase or a decrease only when the
-Holm-adjusted p-value is below 0.05 *and* the interval excludes 0 (:func:`stats.label_change`);
+Holm-adjusted p-value is below 0.05 *and* the interval excludes 0 (:func:`stats.significance.label_change`);
 otherwise it is "no clear change". Groups that are suppressed or smaller than ``min_n`` are
 "too few answers to judge" (``too_few``).
 
@@ -37,7 +37,7 @@ both versions. :func:`wave_changes` is the strict form that raises
 Trend over three or more waves
 ------------------------------
 :func:`trend_tests` fits a binomial logistic regression on the survey year to the published
-counts of each wave (:func:`stats.logistic_trend_test`; with weights the effective counts
+counts of each wave (:func:`stats.trend.logistic_trend_test`; with weights the effective counts
 ``pct * n_eff`` and ``n_eff``), with Holm across the measures tested. Waves whose group is
 suppressed are left out; fewer than three usable waves give ``too_few`` (or ``too_few_waves``
 when the table holds fewer than three waves).
@@ -59,7 +59,8 @@ import numpy as np
 import pandas as pd
 
 from ctc_helpers.config.instrument import RespondentSchema, load_respondent_schema
-from ctc_helpers.stats import holm_adjust, label_change, logistic_trend_test
+from ctc_helpers.stats.significance import holm_adjust, label_change
+from ctc_helpers.stats.trend import logistic_trend_test
 from ctc_helpers.survey.compare import TOO_FEW, compare_waves
 from ctc_helpers.vocab import TOTAL
 
