@@ -15,7 +15,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,cluster]"
 	$(PY) -m ipykernel install --sys-prefix --name ctc --display-name "CTC (workbench)" >/dev/null
 	@touch $(STAMP)
 
