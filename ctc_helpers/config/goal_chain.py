@@ -7,34 +7,49 @@ indicator kinds, directions and statuses are read from it, not repeated in code)
 A goal chain links short-term goals (a programme's reach and fidelity, from the programme
 inventory) to medium-term goals (risk and protective factors) and long-term goals (problem
 behaviours), both from the published aggregate table.
+
+A file is checked in two steps, and every problem of both is reported at once: the pydantic
+model :class:`GoalChainFile` checks each key and value (the measure ids against the instrument,
+the grade and sex codes against the respondent schema, target years against the baseline wave);
+then the links between goals are checked (unique ids, ``contributes_to`` to an existing goal of
+the same or a longer horizon, no circle) and that factor goals name their cut-point version.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainValidator,
+    ValidationInfo,
+    model_validator,
+)
 
+from ctc_helpers.config.fields import FileModel, TextOrTexts, id_text, nonempty_list
+from ctc_helpers.config.fields import Text as NonEmptyText
+from ctc_helpers.config.files import read_yaml_file
 from ctc_helpers.config.instrument import Instrument, RespondentSchema, load_respondent_schema
-from ctc_helpers.config.yaml_load import load_yaml
-from ctc_helpers.errors import ConfigError
+from ctc_helpers.config.messages import Problem, Text, check, key_path, problem, raise_problems
 from ctc_helpers.paths import SCHEMA_DIR, resolve_path
-from ctc_helpers.vocab import TOTAL
+from ctc_helpers.vocab import FACTOR_KINDS, TOTAL
 
 __all__ = [
     "GOAL_SCHEMA_FILE",
     "GOAL_REASONS",
     "TOTAL",
     "goal_schema",
+    "schema_codes",
+    "indicator_kind_spec",
     "Goal",
     "GoalChain",
+    "GoalChainFile",
     "load_goal_chain",
     "goal_chain_path",
     "load_area_goal_chain",
@@ -53,22 +68,32 @@ GOAL_REASONS = (
     "inventory_value_missing",
 )  # fmt: skip
 """Codes of the ``reason`` column of :func:`evaluate_goals` (texts ``goal_reason_<code>``)."""
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_ID = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 
 
 @cache
 def goal_schema() -> dict[str, Any]:
     """The parsed ``data_schema/goal_chain.yaml`` (levels, kinds, directions, statuses)."""
-    with GOAL_SCHEMA_FILE.open(encoding="utf-8") as handle:
-        return load_yaml(handle)
+    raw, _ = read_yaml_file(GOAL_SCHEMA_FILE, what="schema")
+    return raw
 
 
-def _codes(section: str) -> tuple[str, ...]:
+def schema_codes(section: str) -> tuple[str, ...]:
+    """The codes of a section of the schema (``levels``, ``indicator_kinds``, ``statuses`` ...).
+
+    >>> schema_codes("levels")
+    ('short', 'medium', 'long')
+    """
     entries = goal_schema()[section]
     return tuple(e["code"] if isinstance(e, dict) else e for e in entries)
 
 
-def _kind_spec(kind: str) -> dict[str, Any]:
+def indicator_kind_spec(kind: str) -> dict[str, Any]:
+    """The schema entry of an indicator kind (``source``, ``keys``, ``better`` ...).
+
+    >>> indicator_kind_spec("reach")["source"]
+    'inventory'
+    """
     return next(k for k in goal_schema()["indicator_kinds"] if k["code"] == kind)
 
 
@@ -119,225 +144,224 @@ class GoalChain:
 
 
 # --------------------------------------------------------------------------------------------
-# Loading and validation
+# The file as a model (the validation context carries what the checks compare against)
 
 
-def _fail(where: str, key: str, value: Any, problem: str) -> ConfigError:
-    return ConfigError(f"{where}: {key} is {value!r}; {problem}")
+@dataclass
+class _Context:
+    kinds: dict[str, str]  # measure id -> measure kind (instrument or measures table)
+    schema: RespondentSchema
+    area: str | None = None  # the area the file is read for, when given
+    baseline_wave: int | None = None  # noted when baseline_wave has been checked
 
 
-def _allowed(options) -> str:
-    return "allowed: " + ", ".join(map(str, options)) + "."
+def _year(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2000 <= value <= 2100:
+        raise problem("cfg_goal_year", min=2000, max=2100)
+    return value
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the goal chain {path}: {exc.strerror}.") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name} is not a valid YAML file: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{path.name}: a goal chain is a mapping with the keys area, baseline_wave,"
-            " cutpoint_version and goals (see data_schema/goal_chain.yaml)."
-        )
-    return raw
-
-
-def _check_keys(raw: Mapping, fields: list[dict], where: str) -> None:
-    names = [f["name"] for f in fields]
-    unknown = [k for k in raw if k not in names]
-    if unknown:
-        raise _fail(where, "the key", unknown[0], f"unknown key; {_allowed(names)}")
-    missing = [f["name"] for f in fields if f.get("required") and f["name"] not in raw]
-    if missing:
-        raise ConfigError(
-            f"{where}: the key {missing[0]!r} is missing (required keys:"
-            f" {', '.join(f['name'] for f in fields if f.get('required'))})."
-        )
-
-
-def _integer(value: Any, key: str, where: str, *, low: int = 2000, high: int = 2100) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _fail(where, key, value, f"expected a year between {low} and {high}.")
-    return int(value)
-
-
-def _proportion(value: Any, key: str, where: str, *, nullable: bool = False) -> float | None:
+def _proportion(value: Any, *, nullable: bool) -> float | None:
     if value is None and nullable:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        hint = " (write a proportion: 0.21 for 21 %)" if isinstance(value, int | float) else ""
-        null = " or null when not yet measured" if nullable else ""
-        raise _fail(where, key, value, f"expected a number between 0 and 1{null}{hint}.")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not 0 <= value <= 1:
+        null = Text("cfg_proportion_or_null") if nullable else ""
+        hint = Text("cfg_proportion_hint") if number else ""
+        raise problem("cfg_proportion", null=null, hint=hint)
     return float(value)
 
 
-def _choice(value: Any, key: str, where: str, options: tuple[str, ...]) -> str:
-    if value not in options:
-        raise _fail(where, key, value, _allowed(options))
-    return str(value)
+def _baseline(value: Any) -> float | None:
+    return _proportion(value, nullable=True)
 
 
-def _text(value: Any, key: str, where: str) -> str | dict[str, str] | None:
-    if value is None or isinstance(value, str):
+def _target(value: Any) -> float:
+    return _proportion(value, nullable=False)
+
+
+def _area(value: str, info: ValidationInfo) -> str:
+    wanted = info.context.area
+    if wanted is not None and value != wanted:
+        raise problem("cfg_goal_area", area=wanted)
+    return value
+
+
+def _baseline_wave(value: int, info: ValidationInfo) -> int:
+    info.context.baseline_wave = value
+    return value
+
+
+def _target_year(value: int, info: ValidationInfo) -> int:
+    baseline = info.context.baseline_wave
+    if baseline is not None and value <= baseline:
+        raise problem("cfg_goal_target_year", baseline=baseline)
+    return value
+
+
+def _links(value: Any) -> Any:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise problem("cfg_goal_links")
+    return value
+
+
+def _grade(value: Any, info: ValidationInfo) -> str:
+    allowed = (TOTAL, *info.context.schema.grade_codes)
+    if value not in allowed:
+        raise problem("cfg_choice", allowed=allowed)
+    return value
+
+
+def _sex(value: Any, info: ValidationInfo) -> str:
+    allowed = (TOTAL, *info.context.schema.published_sex_codes)
+    if value not in allowed:
+        raise problem("cfg_choice", allowed=allowed)
+    return value
+
+
+def _schema_choice(section: str) -> Any:
+    def check(value: Any) -> str:
+        allowed = schema_codes(section) if section != "directions" else goal_schema()[section]
+        if value not in allowed:
+            raise problem("cfg_choice", allowed=tuple(allowed))
         return value
-    if isinstance(value, dict) and all(isinstance(value.get(lang), str) for lang in ("sv", "en")):
-        return {"sv": value["sv"], "en": value["en"]}
-    raise _fail(where, key, value, "expected a text or {sv: ..., en: ...}.")
+
+    return Annotated[str, PlainValidator(check)]
 
 
-def _catalogue(instrument: Instrument | pd.DataFrame) -> dict[str, str]:
-    """measure id -> measure_kind from an Instrument or a measures table."""
-    if isinstance(instrument, Instrument):
-        instrument = instrument.measures()
-    return dict(zip(instrument["measure"], instrument["measure_kind"], strict=True))
+class Group(FileModel):
+    """``group:`` the grade and sex of a survey goal (default: everyone)."""
+
+    grade: Annotated[str, PlainValidator(_grade)] = TOTAL
+    sex: Annotated[str, PlainValidator(_sex)] = TOTAL
 
 
-def _indicator(raw: Any, where: str, kinds: dict[str, str]) -> dict[str, Any]:
-    options = _codes("indicator_kinds")
-    if not isinstance(raw, dict) or "kind" not in raw:
-        raise _fail(where, "indicator", raw, f"expected a mapping with a kind; {_allowed(options)}")
-    kind = _choice(raw["kind"], "indicator.kind", where, options)
-    spec = _kind_spec(kind)
-    _check_keys(raw, [{"name": "kind"}, *({"name": k, "required": True} for k in spec["keys"])],
-                f"{where}: indicator")  # fmt: skip
-    if "measure" in spec["keys"]:
-        allowed = sorted(m for m, k in kinds.items() if k in spec["measure_kinds"])
-        measure = raw["measure"]
-        if measure not in allowed:
-            other = f" (it is a {kinds[measure]} measure)" if measure in kinds else ""
-            raise _fail(
-                where, "indicator.measure", measure,
-                f"not a {kind} of the instrument{other}; {_allowed(allowed)}",
-            )  # fmt: skip
-        return {"kind": kind, "measure": measure, "measure_kind": kinds[measure]}
-    programme = raw["programme"]
-    if not isinstance(programme, str) or not programme.strip():
-        raise _fail(where, "indicator.programme", programme, "expected the programme's name.")
-    return {"kind": kind, "programme": programme.strip(), "measure_kind": ""}
+class Indicator(FileModel):
+    """``indicator:`` what a goal measures: a kind and that kind's keys."""
+
+    kind: _schema_choice("indicator_kinds")
+    measure: str | None = None
+    programme: str | None = None
+
+    @model_validator(mode="after")
+    def _keys_of_the_kind(self, info: ValidationInfo) -> Indicator:
+        spec = indicator_kind_spec(self.kind)
+        for key in ("measure", "programme"):
+            given = getattr(self, key) is not None
+            if given != (key in spec["keys"]):
+                text = "cfg_indicator_key_missing" if not given else "cfg_indicator_key_extra"
+                raise problem(text, key=key, kind=self.kind, keys=spec["keys"])
+        if "measure" in spec["keys"]:
+            kinds = info.context.kinds
+            allowed = sorted(m for m, k in kinds.items() if k in spec["measure_kinds"])
+            if self.measure not in allowed:
+                what = kinds.get(self.measure)
+                text = "cfg_indicator_measure_other" if what else "cfg_indicator_measure"
+                raise problem(
+                    text, measure=self.measure, kind=self.kind, other=what, allowed=allowed
+                )
+        elif not self.programme.strip():
+            raise problem("cfg_indicator_programme", programme=self.programme)
+        return self
 
 
-def _better(indicator: dict[str, Any]) -> str:
-    better = _kind_spec(indicator["kind"])["better"]
-    return better[indicator["measure_kind"]] if isinstance(better, dict) else better
+class GoalEntry(FileModel):
+    """One entry of ``goals:``; the keys are those of ``goal_fields`` in the schema."""
+
+    id: id_text(_ID, key="cfg_goal_id")
+    level: _schema_choice("levels")
+    indicator: Indicator
+    group: Group | None = None
+    direction: _schema_choice("directions") | None = None
+    baseline: Annotated[float | None, PlainValidator(_baseline)]
+    target: Annotated[float, PlainValidator(_target)]
+    target_year: Annotated[int, PlainValidator(_year), AfterValidator(_target_year)]
+    contributes_to: Annotated[list[str], BeforeValidator(_links)] = []
+    label: TextOrTexts = None
+    note: TextOrTexts = None
+
+    @model_validator(mode="after")
+    def _direction_and_group(self, info: ValidationInfo) -> GoalEntry:
+        kind = self.indicator.kind
+        measure_kind = info.context.kinds.get(self.indicator.measure or "", "")
+        better = indicator_kind_spec(kind)["better"]
+        better = better[measure_kind] if isinstance(better, dict) else better
+        if self.direction is not None and self.direction != better:
+            what = self.indicator.measure or kind
+            raise problem(
+                "cfg_goal_direction",
+                direction=self.direction,
+                what=what,
+                kind=measure_kind or kind,
+                better=better,
+                better_word=Text(f"cfg_direction_{better}"),
+            )
+        survey = indicator_kind_spec(kind)["source"] == "survey"
+        if (
+            not survey
+            and self.group is not None
+            and (self.group.grade, self.group.sex)
+            != (
+                TOTAL,
+                TOTAL,
+            )
+        ):
+            group = self.group.model_dump(exclude_defaults=True)
+            raise problem("cfg_goal_group", group=group, kind=kind)
+        return self
 
 
-def _group(raw: Any, where: str, schema: RespondentSchema, kind: str) -> tuple[str, str]:
-    if raw is None:
-        return TOTAL, TOTAL
-    if not isinstance(raw, dict):
-        raise _fail(where, "group", raw, "expected a mapping {grade: ..., sex: ...}.")
-    _check_keys(raw, [{"name": "grade"}, {"name": "sex"}], f"{where}: group")
-    grade = _choice(raw.get("grade", TOTAL), "group.grade", where, (TOTAL, *schema.grade_codes))
-    sex = _choice(raw.get("sex", TOTAL), "group.sex", where, (TOTAL, *schema.published_sex_codes))
-    if _kind_spec(kind)["source"] != "survey" and (grade, sex) != (TOTAL, TOTAL):
-        raise _fail(where, "group", raw, f"a {kind} goal has no group; remove the key.")
-    return grade, sex
+class GoalChainFile(FileModel):
+    """An area's goal file; the keys are those of ``fields`` in the schema (a test checks)."""
+
+    area: Annotated[NonEmptyText, AfterValidator(_area)]
+    baseline_wave: Annotated[int, PlainValidator(_year), AfterValidator(_baseline_wave)]
+    cutpoint_version: str | None = None
+    title: TextOrTexts = None
+    note: TextOrTexts = None
+    goals: Annotated[list[GoalEntry], BeforeValidator(nonempty_list)]
 
 
-def _goal_id(raw: Any, head: str) -> str:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{head}: expected a mapping with the keys id, level, indicator, ...")
-    goal_id = raw.get("id")
-    if not isinstance(goal_id, str) or not _ID_PATTERN.match(goal_id):
-        raise _fail(head, "id", goal_id, "expected letters, digits, '-' or '_' (e.g. alcohol-30d).")
-    return goal_id
+# --------------------------------------------------------------------------------------------
+# Links between goals, and loading
 
 
-def _direction(raw: dict, indicator: dict[str, Any], where: str) -> str:
-    """The goal's direction: the one that is better for the indicator (default and check)."""
-    better = _better(indicator)
-    allowed = tuple(goal_schema()["directions"])
-    direction = _choice(raw.get("direction", better), "direction", where, allowed)
-    if direction != better:
-        what = indicator.get("measure") or indicator["kind"]
-        raise _fail(
-            where, "direction", direction,
-            f"for {what} ({indicator['measure_kind'] or indicator['kind']}) the goal can only be"
-            f" to {better} it; write direction: {better} or leave the key out.",
-        )  # fmt: skip
-    return direction
-
-
-def _target_year(raw: dict, where: str, baseline_wave: int) -> int:
-    year = _integer(raw["target_year"], "target_year", where)
-    if year <= baseline_wave:
-        raise _fail(
-            where, "target_year", year, f"it must come after the baseline wave {baseline_wave}."
-        )
-    return year
-
-
-def _links(raw: dict, where: str) -> tuple[str, ...]:
-    links = raw.get("contributes_to") or []
-    if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
-        raise _fail(
-            where, "contributes_to", links, "expected a list of goal ids, e.g. [alcohol-30d]."
-        )
-    return tuple(links)
-
-
-def _parse_goal(raw: Any, number: int, context: dict[str, Any]) -> Goal:
-    """One goal entry; ``context`` holds the file name, measure kinds, schema and baseline wave."""
-    goal_id = _goal_id(raw, f"{context['file']}: goal number {number}")
-    where = f"{context['file']}: goal {goal_id!r}"
-    _check_keys(raw, goal_schema()["goal_fields"], where)
-    indicator = _indicator(raw["indicator"], where, context["kinds"])
-    grade, sex = _group(raw.get("group"), where, context["schema"], indicator["kind"])
-    return Goal(
-        id=goal_id,
-        level=_choice(raw["level"], "level", where, _codes("levels")),
-        kind=indicator["kind"],
-        direction=_direction(raw, indicator, where),
-        baseline=_proportion(raw["baseline"], "baseline", where, nullable=True),
-        target=_proportion(raw["target"], "target", where),
-        target_year=_target_year(raw, where, context["baseline_wave"]),
-        measure=indicator.get("measure"),
-        programme=indicator.get("programme"),
-        grade=grade,
-        sex=sex,
-        contributes_to=_links(raw, where),
-        label=_text(raw.get("label"), "label", where),
-        note=_text(raw.get("note"), "note", where),
-    )
-
-
-def _check_links(goals: tuple[Goal, ...], file: str) -> None:
+def _chain_problems(model: GoalChainFile, raw: dict) -> list[Problem]:
+    """Ids, links and the cut-point version: what one goal cannot check by itself."""
+    goals = model.goals
     ids = [g.id for g in goals]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
-        raise ConfigError(
-            f"{file}: the goal id {twice[0]!r} is used more than once; ids must be unique."
-        )
-    levels = _codes("levels")
+        return [Problem("goals", "cfg_id_twice", {"id": twice[0]})]
+    levels = schema_codes("levels")
     by_id = {g.id: g for g in goals}
-    for goal in goals:
-        for link in goal.contributes_to:
-            where = f"{file}: goal {goal.id!r}"
+    problems = []
+    for number, goal in enumerate(goals):
+        for place, link in enumerate(goal.contributes_to):
+            path = key_path(("goals", number, "contributes_to", place), raw)
             if link not in by_id:
-                raise _fail(
-                    where, "contributes_to", link, f"no such goal in the file; {_allowed(ids)}"
-                )
-            if link == goal.id:
-                raise _fail(where, "contributes_to", link, "a goal cannot contribute to itself.")
-            if levels.index(by_id[link].level) < levels.index(goal.level):
-                raise _fail(
-                    where, "contributes_to", link,
-                    f"a {goal.level} goal can only contribute to a goal of the same or a longer"
-                    f" horizon ({', '.join(levels[levels.index(goal.level):])}), not to the"
-                    f" {by_id[link].level} goal {link!r}.",
-                )  # fmt: skip
-    cycle = _find_cycle({g.id: g.contributes_to for g in goals})
+                problems.append(Problem(path, "cfg_goal_link_missing", {"known": ids}, link))
+            elif link == goal.id:
+                problems.append(Problem(path, "cfg_goal_link_self", {}, link))
+            elif levels.index(by_id[link].level) < levels.index(goal.level):
+                values = {"level": goal.level, "other": by_id[link].level, "link": link,
+                          "levels": levels[levels.index(goal.level) :]}  # fmt: skip
+                problems.append(Problem(path, "cfg_goal_link_shorter", values, link))
+    cycle = [] if problems else _find_cycle({g.id: g.contributes_to for g in goals})
     if cycle:
-        raise ConfigError(
-            f"{file}: the goals' contributes_to links form a circle ({' -> '.join(cycle)}); a goal"
-            " chain must run one way, from short-term to long-term goals."
+        problems.append(Problem("goals", "cfg_goal_cycle", {"cycle": " -> ".join(cycle)}))
+    version = model.cutpoint_version
+    factor_goals = [g.id for g in goals if g.indicator.kind == "factor"]
+    if factor_goals and (version is None or not version.strip()):
+        problems.append(
+            Problem("cutpoint_version", "cfg_goal_cutpoint", {"goal": factor_goals[0]}, version)
         )
+    return problems
 
 
-def _find_cycle(edges: dict[str, tuple[str, ...]]) -> list[str]:
+def _find_cycle(edges: dict[str, tuple[str, ...] | list[str]]) -> list[str]:
     """A list of ids forming a cycle (first id repeated at the end), or [] (depth-first)."""
     state: dict[str, int] = {}
 
@@ -359,6 +383,37 @@ def _find_cycle(edges: dict[str, tuple[str, ...]]) -> list[str]:
             if found:
                 return found
     return []
+
+
+def _catalogue(instrument: Instrument | pd.DataFrame) -> dict[str, str]:
+    """measure id -> measure_kind from an Instrument or a measures table."""
+    if isinstance(instrument, Instrument):
+        instrument = instrument.measures()
+    return dict(zip(instrument["measure"], instrument["measure_kind"], strict=True))
+
+
+def _goal(entry: GoalEntry, kinds: dict[str, str]) -> Goal:
+    indicator = entry.indicator
+    kind_of_measure = kinds.get(indicator.measure or "", "")
+    better = indicator_kind_spec(indicator.kind)["better"]
+    group = entry.group or Group()
+    return Goal(
+        id=entry.id,
+        level=entry.level,
+        kind=indicator.kind,
+        direction=entry.direction
+        or (better[kind_of_measure] if isinstance(better, dict) else better),
+        baseline=entry.baseline,
+        target=entry.target,
+        target_year=entry.target_year,
+        measure=indicator.measure,
+        programme=indicator.programme.strip() if indicator.programme else None,
+        grade=group.grade,
+        sex=group.sex,
+        contributes_to=tuple(entry.contributes_to),
+        label=entry.label,
+        note=entry.note,
+    )
 
 
 def load_goal_chain(
@@ -388,45 +443,31 @@ def load_goal_chain(
 
     Raises
     ------
-    ConfigError
-        With a message naming the file, the goal id, the key, the value and the allowed options:
-        unreadable file, unknown or missing key, unknown level, indicator kind, measure, grade or
-        sex, a direction that would make things worse, a value outside 0..1, a target year not
-        after the baseline wave, duplicate ids, a ``contributes_to`` id that does not exist, points
-        to a shorter-term goal or closes a circle, or a factor goal without ``cutpoint_version``.
+    ConfigFileError
+        Listing every problem with the file, the goal id, the key, the value and the allowed
+        options: unreadable file, unknown or missing key, unknown level, indicator kind, measure,
+        grade or sex, a direction that would make things worse, a value outside 0..1, a target
+        year not after the baseline wave, duplicate ids, a ``contributes_to`` id that does not
+        exist, points to a shorter-term goal or closes a circle, or a factor goal without
+        ``cutpoint_version``.
     """
     path = Path(path)
-    raw = _read(path)
-    _check_keys(raw, goal_schema()["fields"], path.name)
-    if area is not None and raw["area"] != area:
-        raise _fail(path.name, "area", raw["area"], f"this file is read for the area {area!r}.")
-    goals_raw = raw["goals"]
-    if not isinstance(goals_raw, list) or not goals_raw:
-        raise _fail(path.name, "goals", goals_raw, "expected a list with at least one goal.")
-    context = {
-        "file": path.name,
-        "kinds": _catalogue(instrument),
-        "schema": respondent_schema or load_respondent_schema(),
-        "baseline_wave": _integer(raw["baseline_wave"], "baseline_wave", path.name),
-    }
-    goals = tuple(_parse_goal(entry, i, context) for i, entry in enumerate(goals_raw, 1))
-    _check_links(goals, path.name)
-    version = raw.get("cutpoint_version")
-    factor_goals = [g.id for g in goals if g.kind == "factor"]
-    if factor_goals and (not isinstance(version, str) or not version.strip()):
-        raise _fail(
-            path.name, "cutpoint_version", version,
-            f"the factor goal {factor_goals[0]!r} needs the cut-point version its baseline was"
-            " computed with (the cutpoint_version column of the published aggregates, or its"
-            " common start such as 'ctc-default-2026.1/ref-2021').",
-        )  # fmt: skip
+    raw, _ = read_yaml_file(path, what="goal_chain")
+    context = _Context(
+        kinds=_catalogue(instrument),
+        schema=respondent_schema or load_respondent_schema(),
+        area=area,
+    )
+    model, problems = check(GoalChainFile, raw, context=context)
+    raise_problems(path.name, problems or _chain_problems(model, raw))
+    version = model.cutpoint_version
     return GoalChain(
-        area=str(raw["area"]),
-        baseline_wave=context["baseline_wave"],
-        goals=goals,
-        cutpoint_version=version.strip() if isinstance(version, str) else None,
-        title=_text(raw.get("title"), "title", path.name),
-        note=_text(raw.get("note"), "note", path.name),
+        area=model.area,
+        baseline_wave=model.baseline_wave,
+        goals=tuple(_goal(entry, context.kinds) for entry in model.goals),
+        cutpoint_version=version.strip() if version else None,
+        title=model.title,
+        note=model.note,
         source=str(path),
     )
 
@@ -501,7 +542,7 @@ def common_cutpoint_version(aggregates: pd.DataFrame, *, wave: int) -> str:
     'inst-1/ref-2021'
     """
     rows = aggregates.loc[
-        aggregates["wave"].eq(wave) & aggregates["measure_kind"].isin(["risk", "protective"])
+        aggregates["wave"].eq(wave) & aggregates["measure_kind"].isin(FACTOR_KINDS)
     ]
     parts = [v.split("/") for v in rows["cutpoint_version"].dropna().astype(str).unique() if v]
     if not parts:
@@ -512,6 +553,3 @@ def common_cutpoint_version(aggregates: pd.DataFrame, *, wave: int) -> str:
             break
         common.append(pieces[0])
     return "/".join(common)
-
-
-# --------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ __all__ = [
     "ConfigFileError",
     "problem",
     "problems_from",
+    "key_path",
     "validate",
     "check",
     "raise_problems",
@@ -205,9 +206,9 @@ def _problem(error: Mapping[str, Any], model: Any, raw: Any) -> Problem:
     place = loc[:-1] if is_key else loc
     if kind == "extra_forbidden":
         values["allowed"] = _allowed_keys(model, place[:-1])
-        return Problem(_path(place, raw), "cfg_unknown_key", values)
+        return Problem(key_path(place, raw), "cfg_unknown_key", values)
     if kind == "missing":
-        return Problem(_path(place, raw), "cfg_missing", values)
+        return Problem(key_path(place, raw), "cfg_missing", values)
     key = kind if kind.startswith("cfg_") else PYDANTIC_TEXTS.get(kind, "cfg_invalid")
     if is_key and not kind.startswith("cfg_"):
         key = "cfg_bad_key"
@@ -217,11 +218,17 @@ def _problem(error: Mapping[str, Any], model: Any, raw: Any) -> Problem:
         key, values = "cfg_root_mapping", {"keys": _allowed_keys(model, ())}
     values = {_CONTEXT_NAMES.get(k, k): v for k, v in values.items()}
     parent = place[:-1] if is_key else place
-    return Problem(_path(parent, raw), key, values, error.get("input"))
+    return Problem(key_path(parent, raw), key, values, error.get("input"))
 
 
-def _path(loc: Iterable[Any], raw: Any) -> str:
-    """``goals[alcohol].target`` from ``("goals", 0, "target")`` and the raw data."""
+def key_path(loc: Iterable[Any], raw: Any) -> str:
+    """``goals[alcohol].target`` from ``("goals", 0, "target")`` and the raw data.
+
+    >>> key_path(("goals", 0, "target"), {"goals": [{"id": "alcohol"}]})
+    'goals[alcohol].target'
+    >>> key_path(("waves", 1), {"waves": [2023, 2025]})
+    'waves[2]'
+    """
     text, node = "", raw
     for part in loc:
         if isinstance(part, int):

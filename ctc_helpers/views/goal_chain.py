@@ -21,13 +21,13 @@ from ctc_helpers.config.goal_chain import (
     TOTAL,
     Goal,
     GoalChain,
-    _codes,
     common_cutpoint_version,
     goal_chain_path,
     goal_schema,
     goals_frame,
     load_area_goal_chain,
     load_goal_chain,
+    schema_codes,
 )
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.phases.followup.goal_progress import (
@@ -132,7 +132,7 @@ def goal_display(
     """
     lang = check_language(lang)
     labels = {} if measures is None else measure_labels(measures, lang)
-    order = {code: i for i, code in enumerate(_codes("levels"))}
+    order = {code: i for i, code in enumerate(schema_codes("levels"))}
     rows = evaluated.assign(_order=evaluated["level"].map(order)).sort_values(
         "_order", kind="stable"
     )
@@ -205,7 +205,7 @@ def goal_summary(evaluated: pd.DataFrame) -> dict[str, Any]:
     counts = evaluated["status"].value_counts() if len(evaluated) else pd.Series(dtype=int)
     return {
         "goals": int(len(evaluated)),
-        "status_counts": {s: int(counts.get(s, 0)) for s in _codes("statuses")},
+        "status_counts": {s: int(counts.get(s, 0)) for s in schema_codes("statuses")},
         "statuses": dict(zip(evaluated["goal_id"], evaluated["status"], strict=True)),
     }
 
@@ -225,7 +225,7 @@ def _box_lines(row: pd.Series, labels: dict[str, str], lang: str) -> str:
 
 
 def _positions(evaluated: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    levels = _codes("levels")
+    levels = schema_codes("levels")
     places = {}
     for column, level in enumerate(levels):
         ids = evaluated.loc[evaluated["level"].eq(level), "goal_id"].tolist()

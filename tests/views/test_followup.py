@@ -576,7 +576,7 @@ def test_demo_goal_chains_load_and_evaluate(demo_aggregates, default_instrument)
     for path in files:
         chain = gc.load_goal_chain(path, instrument=default_instrument, area=path.stem)
         goals = gc.evaluate_goals(chain, demo_aggregates, wave=2025)
-        assert set(goals["status"]) <= set(gc._codes("statuses"))
+        assert set(goals["status"]) <= set(gc.schema_codes("statuses"))
         assert set(goals["reason"]) <= set(gc.GOAL_REASONS)
         survey = goals.loc[goals["measure"].ne("") & goals["latest"].notna()]
         published = demo_aggregates.loc[

@@ -112,6 +112,12 @@ def _statuses(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
     }
 
 
+@pytest.fixture
+def english(monkeypatch):
+    """Messages in English (the default is Swedish; test_messages_in_swedish checks that)."""
+    monkeypatch.setenv("CTC_LANG", "en")
+
+
 # --------------------------------------------------------------------------------------------
 # Loading
 
@@ -151,22 +157,22 @@ def test_load_with_measures_table(default_instrument):
     assert len(chain.goals) == 11
 
 
-def test_unknown_measure_names_file_goal_key_value_and_options(default_instrument):
+def test_unknown_measure_names_file_goal_key_value_and_options(default_instrument, english):
     with pytest.raises(ConfigError) as error:
         _load("unknown_measure", default_instrument)
     message = str(error.value)
-    for part in ("unknown_measure.yaml", "goal 'alcohol'", "indicator.measure", "'alcohol_30days'"):
+    for part in ("unknown_measure.yaml", "goals[alcohol]", "indicator.measure", "'alcohol_30days'"):
         assert part in message
     assert "allowed:" in message and "alcohol_30d," in message
 
 
-def test_broken_link_is_refused(default_instrument):
-    with pytest.raises(ConfigError, match=r"broken_link\.yaml: goal 'family-conflict': "
-                       r"contributes_to is 'alcohol-30-days'; no such goal"):  # fmt: skip
+def test_broken_link_is_refused(default_instrument, english):
+    with pytest.raises(ConfigError, match=r"broken_link\.yaml: goals\[family-conflict\]\."
+                       r"contributes_to\[1\] is 'alcohol-30-days'; no such goal"):  # fmt: skip
         _load("broken_link", default_instrument)
 
 
-def test_cycle_is_refused_and_named(default_instrument):
+def test_cycle_is_refused_and_named(default_instrument, english):
     with pytest.raises(ConfigError, match=r"cycle\.yaml: .*circle \(a -> b -> c -> a\)"):
         _load("cycle", default_instrument)
 
@@ -220,38 +226,41 @@ _DROP = object()
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (_variant(colour="red"), r"chain\.yaml: the key is 'colour'; unknown key; allowed: area,"),
-        (_variant(goals=_DROP), r"chain\.yaml: the key 'goals' is missing"),
-        (_variant(baseline_wave=21), r"baseline_wave is 21; expected a year between 2000 and"),
-        (_variant(goals=[]), r"goals is \[\]; expected a list with at least one goal"),
+        (
+            _variant(colour="red"),
+            r"chain\.yaml: colour is not a known key here; allowed keys: area,",
+        ),
+        (_variant(goals=_DROP), r"chain\.yaml: goals is missing; the key is required\."),
+        (_variant(baseline_wave=21), r"baseline_wave is 21; expected a year from 2000 to 2100\."),
+        (_variant(goals=[]), r"goals is \[\]; expected a list with at least one entry"),
         (
             _variant(0, level="longterm"),
-            r"goal 'alcohol': level is 'longterm'; allowed: short, "
+            r"goals\[alcohol\]\.level is 'longterm'; allowed: short, "
             r"medium, long\.",
         ),
-        (_variant(0, traget=0.1), r"goal 'alcohol': the key is 'traget'; unknown key"),
-        (_variant(0, target=_DROP), r"goal 'alcohol': the key 'target' is missing"),
+        (_variant(0, traget=0.1), r"goals\[alcohol\]\.traget is not a known key here"),
+        (_variant(0, target=_DROP), r"goals\[alcohol\]\.target is missing; the key is required"),
         (
             _variant(0, baseline=21),
-            r"goal 'alcohol': baseline is 21; expected a number between "
-            r"0 and 1 or null .*0\.21 for 21 %",
+            r"goals\[alcohol\]\.baseline is 21; expected a number between "
+            r"0 and 1, or null when not yet measured \(write a proportion: 0\.21 for 21 %\)\.",
         ),
-        (_variant(0, target=None), r"goal 'alcohol': target is None; expected a number between"),
+        (_variant(0, target=None), r"goals\[alcohol\]\.target is null; expected a number between"),
         (_variant(0, target_year=2021), r"target_year is 2021; it must come after the baseline"),
-        (_variant(0, id="alcohol 30"), r"goal number 1: id is 'alcohol 30'; expected letters"),
-        (_variant(1, id="alcohol"), r"the goal id 'alcohol' is used more than once"),
+        (_variant(0, id="alcohol 30"), r"goals\[1\]\.id is 'alcohol 30'; expected letters"),
+        (_variant(1, id="alcohol"), r"goals uses the id 'alcohol' more than once"),
         (
             _variant(0, indicator={"kind": "survey", "measure": "alcohol_30d"}),
             r"indicator\.kind is 'survey'; allowed: behaviour, factor, reach, fidelity\.",
         ),
         (
             _variant(0, indicator={"kind": "behaviour"}),
-            r"goal 'alcohol': indicator: the key 'measure' is missing",
+            r"goals\[alcohol\]\.indicator\.measure is missing; a behaviour indicator needs: measure\.",
         ),
         (
             _variant(0, indicator={"kind": "behaviour", "measure": "family_conflict"}),
-            r"indicator\.measure is 'family_conflict'; not a behaviour of the instrument \(it is a "
-            r"risk measure\)",
+            r"goals\[alcohol\]\.indicator\.measure is 'family_conflict'; not a behaviour of the "
+            r"instrument \(it is a risk measure\)",
         ),
         (
             _variant(0, indicator={"kind": "factor", "measure": "high_risk"}),
@@ -269,7 +278,7 @@ _DROP = object()
         (_variant(0, direction="down"), r"direction is 'down'; allowed: decrease, increase"),
         (_variant(0, group={"grade": "ak10"}), r"group\.grade is 'ak10'; allowed: all, ak6,"),
         (_variant(0, group={"sex": "U"}), r"group\.sex is 'U'; allowed: all, F, M\."),
-        (_variant(0, group={"grade": "ak9", "age": 15}), r"group: the key is 'age'"),
+        (_variant(0, group={"grade": "ak9", "age": 15}), r"group\.age is not a known key here"),
         (_variant(0, contributes_to="conflict"), r"contributes_to is 'conflict'; expected a list"),
         (_variant(0, contributes_to=["alcohol"]), r"a goal cannot contribute to itself"),
         (
@@ -279,20 +288,20 @@ _DROP = object()
         ),
         (
             _variant(cutpoint_version=_DROP),
-            r"cutpoint_version is None; the factor goal "
+            r"cutpoint_version is null; the factor goal "
             r"'conflict' needs the cut-point version",
         ),
         (_variant(0, label=["a"]), r"label is \['a'\]; expected a text or \{sv: \.\.\., en"),
     ],
 )
 def test_invalid_goal_files_are_refused_with_clear_messages(
-    tmp_path, default_instrument, data, expected
+    tmp_path, default_instrument, data, expected, english
 ):
     with pytest.raises(ConfigError, match=expected):
         gc.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
 
 
-def test_reach_goal_cannot_have_a_group(tmp_path, default_instrument):
+def test_reach_goal_cannot_have_a_group(tmp_path, default_instrument, english):
     data = _variant(0, indicator={"kind": "reach", "programme": "ART"}, group={"grade": "ak9"})
     with pytest.raises(
         ConfigError, match=r"group is \{'grade': 'ak9'\}; a reach goal has no group"
@@ -300,20 +309,20 @@ def test_reach_goal_cannot_have_a_group(tmp_path, default_instrument):
         gc.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
 
 
-def test_unreadable_files(tmp_path, default_instrument):
+def test_unreadable_files(tmp_path, default_instrument, english):
     with pytest.raises(ConfigError, match=r"Cannot read the goal chain .*missing\.yaml"):
         gc.load_goal_chain(tmp_path / "missing.yaml", instrument=default_instrument)
     broken = tmp_path / "broken.yaml"
     broken.write_text("area: [norr\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"broken\.yaml is not a valid YAML file"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml is not valid YAML \(line 2, column 1\)"):
         gc.load_goal_chain(broken, instrument=default_instrument)
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n- b\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"list\.yaml: a goal chain is a mapping"):
+    with pytest.raises(ConfigError, match=r"list\.yaml: the file must hold keys and values at"):
         gc.load_goal_chain(listed, instrument=default_instrument)
 
 
-def test_area_must_match_when_given(tmp_path, default_instrument):
+def test_area_must_match_when_given(tmp_path, default_instrument, english):
     path = _write(tmp_path, BASE)
     with pytest.raises(ConfigError, match=r"area is 'norr'; this file is read for the area 'syd'"):
         gc.load_goal_chain(path, instrument=default_instrument, area="syd")
@@ -573,7 +582,7 @@ def test_evaluation_does_not_change_its_inputs(norr, aggregates, inventory):
 
 
 def test_every_code_has_its_texts(evaluated):
-    for status in gc._codes("statuses"):
+    for status in gc.schema_codes("statuses"):
         for lang in ("sv", "en"):
             assert t(f"goal_status_{status}", lang)
     row = evaluated.iloc[0]

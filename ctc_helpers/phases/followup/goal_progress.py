@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.goal_chain import TOTAL, Goal, GoalChain, _kind_spec, goals_frame
+from ctc_helpers.config.goal_chain import TOTAL, Goal, GoalChain, goals_frame, indicator_kind_spec
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.stats.significance import holm_adjust, label_change
 from ctc_helpers.survey.compare import compare_waves
@@ -360,7 +360,7 @@ def evaluate_goals(
     values = pd.DataFrame(
         [
             _survey_values(g, chain, aggregates, wave=wave, min_n=min_n)
-            if _kind_spec(g.kind)["source"] == "survey"
+            if indicator_kind_spec(g.kind)["source"] == "survey"
             else _inventory_values(g, chain, inventory, wave=wave)
             for g in chain.goals
         ]
@@ -425,7 +425,7 @@ def _with_status(frame: pd.DataFrame) -> pd.DataFrame:
     sign = np.where(frame["direction"].eq("increase"), 1.0, -1.0)
     met = sign * (frame["latest"] - frame["target"]) >= -1e-12
     met_at_baseline = sign * (frame["baseline_used"] - frame["target"]) >= -1e-12
-    inventory = ~frame["indicator_kind"].map(lambda k: _kind_spec(k)["source"] == "survey")
+    inventory = ~frame["indicator_kind"].map(lambda k: indicator_kind_spec(k)["source"] == "survey")
     clear_good = frame["change"].eq(frame["direction"])
     clear_bad = frame["change"].isin(["increase", "decrease"]) & ~clear_good
     progress, expected = frame["progress"], frame["expected_progress"]
