@@ -17,7 +17,8 @@ Examples
 >>> areas = pd.DataFrame({"area_id": ["norr"], "name": ["Norr"], "municipality": ["Exempelstad"]})
 >>> rules = build_rules(mini, load_respondent_schema(), areas)
 >>> raw = pd.DataFrame({"respondent_id": ["a", "b"], "wave": ["2025", "2025"],
-...                     "area": ["Norr", "söder"], "grade": ["åk 7", "8"], "sex": ["flicka", "NA"],
+...                     "area": ["Norr", "söder"], "grade": ["åk 7", "8"],
+...                     "sex": ["flicka", "NA"],
 ...                     "fa_conf_1": ["1", "9"]}, index=[2, 3])
 >>> compact, notes = parse_table(raw, rules, file="enkät.csv")
 >>> compact["grade"].tolist(), compact["fa_conf_1"].tolist()[:1], notes.missing_tokens

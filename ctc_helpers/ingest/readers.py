@@ -14,8 +14,10 @@ Examples
 ...     path = Path(folder) / "enkät.csv"
 ...     _ = path.write_text("respondent_id;grade\\na1;åk 7\\na2;åk 8\\n", encoding="utf-8")
 ...     frame, info = read_table(path, lang="en")
->>> frame.to_dict("index"), info["format"], info["delimiter"]
-({2: {'respondent_id': 'a1', 'grade': 'åk 7'}, 3: {'respondent_id': 'a2', 'grade': 'åk 8'}}, 'csv', ';')
+>>> frame.to_dict("index")
+{2: {'respondent_id': 'a1', 'grade': 'åk 7'}, 3: {'respondent_id': 'a2', 'grade': 'åk 8'}}
+>>> info["format"], info["delimiter"], info["encoding"]
+('csv', ';', 'utf-8')
 """
 
 from __future__ import annotations

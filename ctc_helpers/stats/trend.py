@@ -115,9 +115,9 @@ def logistic_trend_test(
     """Linear trend in the log-odds over survey years (binomial GLM on aggregated counts).
 
     Fits ``logit(p) = a + b * year`` to the counts per wave by maximum likelihood (a binomial
-    GLM, as statsmodels' ``GLM``; years are centred, which leaves ``b`` unchanged). Rows with no respondents or a
-    missing value are left out. The Wald test assumes independent respondents; clustering in
-    schools makes it anti-conservative.
+    GLM, as statsmodels' ``GLM``; years are centred, which leaves ``b`` unchanged). Rows with no
+    respondents or a missing value are left out. The Wald test assumes independent respondents;
+    clustering in schools makes it anti-conservative.
 
     Parameters
     ----------
