@@ -37,10 +37,13 @@ from ctc_helpers.dashboard.widgets import (
 )
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.phases.gaps.gaps import find_gaps, gap_matrix, gap_types, suggest_for_gaps
+from ctc_helpers.phases.gaps.gaps import find_gaps
 from ctc_helpers.phases.gaps.inputs import current_programmes, load_enrolment, prioritised_factors
 from ctc_helpers.phases.gaps.inventory import load_inventory
-from ctc_helpers.views.gaps import gap_table, plot_reach, priorities_note, suggestion_table
+from ctc_helpers.phases.gaps.matrix import gap_matrix
+from ctc_helpers.phases.gaps.suggestions import suggest_for_gaps
+from ctc_helpers.plots.gaps import plot_reach
+from ctc_helpers.views.gaps import gap_table, gap_types, priorities_note, suggestion_table
 from ctc_helpers.views.labels import area_name, measure_labels
 
 __all__ = ["INVENTORY_FILE", "gap_view", "gap_parts", "team_inventory"]
@@ -107,10 +110,7 @@ def _gap_analysis(data: DashboardData, area: str, lang: str) -> GapResult:
         )
     except CTCError as exc:  # a team's priorities file that is not valid
         return GapResult(missing=t("dash_gap_invalid", lang, problem=str(exc)))
-    labels = measure_labels(published.measures, lang)
-    gaps = find_gaps(
-        programmes, priorities, bank=bank, wave=data.wave, area=area, labels=labels, lang=lang
-    )
+    gaps = find_gaps(programmes, priorities, wave=data.wave, area=area)
     return GapResult(
         gaps=gaps,
         suggestions=suggest_for_gaps(gaps, bank=bank, programmes=programmes),
@@ -159,7 +159,8 @@ def _compute_gap_parts(data: DashboardData, *, area: str, lang: str) -> dict[str
     labels = measure_labels(published.measures, lang)
     names = dict(zip(data.areas["area_id"], data.areas["name"], strict=True))
     tables = {
-        t("dash_gaps", lang): gap_table(result.gaps, area_names=names, lang=lang),
+        t("dash_gaps", lang): gap_table(
+            result.gaps, bank=result.bank, labels=labels, area_names=names, lang=lang),
         t("dash_candidates", lang): suggestion_table(
             result.suggestions, bank=result.bank, labels=labels, area_names=names, lang=lang),
     }  # fmt: skip

@@ -175,32 +175,32 @@ def _gap_labels(pub: Published, lang: str) -> tuple[dict, dict]:
 
 
 def _gap_city(pub: Published, ax: Axes, *, area: str, wave: int, lang: str, **inputs: Any) -> Any:
-    from ctc_helpers.phases.gaps import inputs as resources
+    from ctc_helpers.phases.gaps.matrix import city_view, report_areas
+    from ctc_helpers.plots.gaps import city_view_figsize, plot_city_view
 
     gap = _gap_inputs(pub, area=area, wave=wave, lang=lang, inputs=inputs)
-    city = resources.city_view(
+    city = city_view(
         gap.programmes,
         gap.priorities,
-        areas=resources.report_areas(pub.areas, area),
+        areas=report_areas(pub.areas, area),
         aggregates=pub.aggregates,
         wave=wave,
         instrument=pub.measures,
     )
-    ax.figure.set_size_inches(resources.city_view_figsize(city))
+    ax.figure.set_size_inches(city_view_figsize(city))
     labels, area_names = _gap_labels(pub, lang)
-    return resources.plot_city_view(city, labels=labels, area_names=area_names, lang=lang, ax=ax)
+    return plot_city_view(city, labels=labels, area_names=area_names, lang=lang, ax=ax)
 
 
 def _gap_reach(pub: Published, ax: Axes, *, area: str, wave: int, lang: str, **inputs: Any) -> Any:
-    from ctc_helpers.phases.gaps import inputs as resources
+    from ctc_helpers.phases.gaps.matrix import gap_matrix
+    from ctc_helpers.plots.gaps import plot_reach
 
     low_reach = inputs.pop("low_reach")
     gap = _gap_inputs(pub, area=area, wave=wave, lang=lang, inputs=inputs)
-    matrix = resources.gap_matrix(
-        gap.programmes, gap.priorities, area=area, instrument=pub.measures
-    )
+    matrix = gap_matrix(gap.programmes, gap.priorities, area=area, instrument=pub.measures)
     labels, _ = _gap_labels(pub, lang)
-    return resources.plot_reach(matrix, low_reach=low_reach, labels=labels, lang=lang, ax=ax)
+    return plot_reach(matrix, low_reach=low_reach, labels=labels, lang=lang, ax=ax)
 
 
 def _follow_up_trends(

@@ -17,13 +17,16 @@ import papermill as pm
 import pytest
 import yaml
 
+from ctc_helpers.config.goal_chain import load_goal_chain
 from ctc_helpers.config.instrument import load_instrument
+from ctc_helpers.config.inventory import FlaggedProgrammeWarning
+from ctc_helpers.config.programme_bank import load_programme_bank
 from ctc_helpers.config.run import STANDARD_PARAMETERS
 from ctc_helpers.paths import NOTEBOOKS_DIR, SAMPLE_DIR
 from ctc_helpers.phases.gaps import actionplan
-from ctc_helpers.phases.gaps import inputs as resources
+from ctc_helpers.phases.gaps.inputs import current_programmes, load_enrolment, prioritised_factors
+from ctc_helpers.phases.gaps.inventory import load_inventory
 from ctc_helpers.publish.read import load_published
-from ctc_helpers.views.goal_chain import load_goal_chain
 from tests.fake_published import write_fake_published
 
 NOTEBOOK = NOTEBOOKS_DIR / "03_gap_analysis.ipynb"
@@ -61,13 +64,13 @@ def inventory_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def setup(fake, inventory_path):
-    bank = resources.load_programme_bank(instrument=fake.measures)
+    bank = load_programme_bank(instrument=fake.measures)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", resources.FlaggedProgrammeWarning)
-        inventory = resources.load_inventory(inventory_path, bank=bank, areas=fake.areas,
+        warnings.simplefilter("ignore", FlaggedProgrammeWarning)
+        inventory = load_inventory(inventory_path, bank=bank, areas=fake.areas,
                                              instrument=fake.measures)  # fmt: skip
-    enrolment = resources.load_enrolment(participation=fake.participation)
-    programmes = resources.current_programmes(inventory, wave=2025, enrolment=enrolment)
+    enrolment = load_enrolment(participation=fake.participation)
+    programmes = current_programmes(inventory, wave=2025, enrolment=enrolment)
     return bank, programmes
 
 
@@ -188,7 +191,7 @@ def test_city_priorities_are_those_of_most_areas():
 
 def test_city_draft_has_no_short_goals(fake, setup):
     bank, programmes = setup
-    priorities = resources.prioritised_factors(fake, area="all", wave=2025)
+    priorities = prioritised_factors(fake, area="all", wave=2025)
     draft = actionplan.draft_goal_chain(
         "all", 2025, priorities, fake.aggregates, programmes, bank=bank
     )

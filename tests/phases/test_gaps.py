@@ -1,4 +1,4 @@
-"""ctc_helpers.phases.gaps.inputs: the programme bank, the inventory, reach, gaps, suggestions, city view.
+"""ctc_helpers.phases.gaps: the programme bank, the inventory, reach, priorities, gaps, suggestions, matrix.
 
 Expected values are worked out by hand from the files (comments say how) or recomputed with
 plain pandas from data/sample/enrolment.csv.
@@ -11,66 +11,66 @@ import textwrap
 import warnings
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctc_helpers.config import inventory as inventory_schema
 from ctc_helpers.config.instrument import load_instrument
+from ctc_helpers.config.inventory import (
+    FlaggedProgrammeWarning,
+    load_inventory_schema,
+    parse_target,
+    survey_ages,
+)
+from ctc_helpers.config.programme_bank import load_programme_bank
 from ctc_helpers.errors import ConfigError, InputFileError
 from ctc_helpers.paths import SAMPLE_DIR, SCHEMA_DIR
-from ctc_helpers.phases.gaps import gaps, inventory
-from ctc_helpers.phases.gaps import inputs as res
+from ctc_helpers.phases.gaps import gaps, inputs, inventory
+from ctc_helpers.phases.gaps.gaps import find_gaps, gap_summary
+from ctc_helpers.phases.gaps.inputs import current_programmes, load_enrolment, prioritised_factors
+from ctc_helpers.phases.gaps.inventory import load_inventory
+from ctc_helpers.phases.gaps.matrix import city_view, coverage_summary, gap_matrix
+from ctc_helpers.phases.gaps.suggestions import suggest_for_gaps, suggest_programmes
 from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.publish.read import load_published
+from tests import gap_samples as samples
 from tests.fake_published import write_fake_published
 
 BAD = Path(__file__).parents[1] / "data" / "inventory_bad"
-DEMO = SAMPLE_DIR / "programme_inventory.csv"
-PLANTED = yaml.safe_load((SAMPLE_DIR / "planted_gaps.yaml").read_text(encoding="utf-8"))
-AREAS = pd.read_csv(SAMPLE_DIR / "areas.csv", dtype=str)
+DEMO, PLANTED, AREAS = samples.DEMO, samples.PLANTED, samples.AREAS
 
 
 @pytest.fixture(scope="module")
 def bank():
-    return res.load_programme_bank()
+    return samples.bank()
 
 
 @pytest.fixture(scope="module")
-def demo(bank):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", res.FlaggedProgrammeWarning)
-        return res.load_inventory(DEMO, bank=bank, areas=AREAS)
+def demo():
+    return samples.demo()
 
 
 @pytest.fixture(scope="module")
 def enrolment():
-    return res.load_enrolment(SAMPLE_DIR / "enrolment.csv")
+    return samples.enrolment()
 
 
 @pytest.fixture(scope="module")
-def current(demo, enrolment):
-    return res.current_programmes(demo, wave=2025, enrolment=enrolment)
+def current():
+    return samples.current()
 
 
 @pytest.fixture(scope="module")
 def planted_priorities():
-    rows = [
-        {"area": area, "factor": f, "kind": kind, "source": "team", "rank": i}
-        for area, entry in PLANTED["priorities"].items()
-        for kind in ("risk", "protective")
-        for i, f in enumerate(entry[kind], start=1)
-    ]
-    return pd.DataFrame(rows).assign(decided="", choice_wave=2025.0)
+    return samples.planted_priorities()
 
 
 @pytest.fixture(scope="module")
-def planted_gaps(current, planted_priorities, bank):
-    return res.find_gaps(current, planted_priorities, bank=bank, wave=2025, lang="en")
+def planted_gaps():
+    return samples.planted_gaps()
 
 
 def _write(path: Path, text: str) -> Path:
@@ -160,11 +160,11 @@ def _extra(tmp_path, *, id="lokal_mentor", name="Lokal mentor", factor="low_comm
 
 
 def test_user_file_extends_the_bank(tmp_path, bank):
-    extended = res.load_programme_bank(extra=str(_extra(tmp_path)))
+    extended = load_programme_bank(extra=str(_extra(tmp_path)))
     assert len(extended.programmes) == len(bank.programmes) + 1
     assert extended.match("lokal mentor") == "lokal_mentor"
     assert extended.programme("lokal_mentor")["source_file"] == "mine.yaml"
-    assert res.load_programme_bank(extra="").programmes.shape == bank.programmes.shape
+    assert load_programme_bank(extra="").programmes.shape == bank.programmes.shape
 
 
 def test_user_file_repeating_a_bank_id_is_refused_unless_override(tmp_path):
@@ -172,28 +172,28 @@ def test_user_file_repeating_a_bank_id_is_refused_unless_override(tmp_path):
     with pytest.raises(
         ConfigError, match=r"mine\.yaml.*'komet'.*programme_bank\.yaml.*override: true"
     ):
-        res.load_programme_bank(extra=path)
+        load_programme_bank(extra=path)
     path = _extra(tmp_path, id="komet", name="Komet lokal", extra="    override: true\n")
-    replaced = res.load_programme_bank(extra=path).programme("komet")
+    replaced = load_programme_bank(extra=path).programme("komet")
     assert replaced["evidence_rating"] == "not_rated" and replaced["source_file"] == "mine.yaml"
 
 
 def test_user_file_errors_name_the_entry_and_key(tmp_path):
     with pytest.raises(ConfigError, match="'Komet' of programme 'lokal_mentor'.*'komet'"):
-        res.load_programme_bank(extra=_extra(tmp_path, name="Komet"))
+        load_programme_bank(extra=_extra(tmp_path, name="Komet"))
     with pytest.raises(
         ConfigError, match="lokal_mentor.*'low_commitment_scool'.*low_commitment_school"
     ):
-        res.load_programme_bank(extra=_extra(tmp_path, factor="low_commitment_scool"))
+        load_programme_bank(extra=_extra(tmp_path, factor="low_commitment_scool"))
     with pytest.raises(ConfigError, match="unknown key 'ratings'"):
-        res.load_programme_bank(extra=_write(tmp_path / "x.yaml", "ratings: []\nprogrammes: []\n"))
+        load_programme_bank(extra=_write(tmp_path / "x.yaml", "ratings: []\nprogrammes: []\n"))
     bad = _extra(tmp_path, extra="    effect: harmful\n")
     with pytest.raises(
         ConfigError, match="effect 'harmful' does not fit evidence_rating 'not_rated'"
     ):
-        res.load_programme_bank(extra=bad)
+        load_programme_bank(extra=bad)
     with pytest.raises(ConfigError, match="override"):
-        res.load_programme_bank(
+        load_programme_bank(
             _write(tmp_path / "bank.yaml", (SCHEMA_DIR / "programme_bank.yaml").read_text(
                 encoding="utf-8").replace("  - id: paths\n", "  - id: paths\n    override: true\n"))
         )  # fmt: skip
@@ -204,7 +204,7 @@ def test_flagged_entry_needs_its_evidence_and_source(tmp_path):
     start = text.index('    effect_source: "Petrosino')
     broken = text[:start] + text[text.index("\n", start) + 1 :]
     with pytest.raises(ConfigError, match="'scared_straight'.*effect_source"):
-        res.load_programme_bank(_write(tmp_path / "bank.yaml", broken))
+        load_programme_bank(_write(tmp_path / "bank.yaml", broken))
 
 
 # ------------------------------------------------------------------------------ targets
@@ -212,23 +212,23 @@ def test_flagged_entry_needs_its_evidence_and_source(tmp_path):
 
 def test_parse_target_by_hand():
     # åk y is age y + 6 (inventory.yaml age_offset)
-    assert res.parse_target("ak7-ak9") == (13, 15, ("ak7", "ak8", "ak9"))
-    assert res.parse_target("åk 6;gy 1-gy 2") == (12, 17, ("ak6", "gy1", "gy2"))
-    assert res.parse_target("7-9") == (13, 15, ("ak7", "ak8", "ak9"))
-    assert res.parse_target("", "10-12") == (10, 12, ("ak4", "ak5", "ak6"))
-    assert res.parse_target("ak8", "13-15 år") == (13, 15, ("ak8",))
-    assert res.parse_target("", "3") == (3, 3, ())  # no school year at age 3
+    assert parse_target("ak7-ak9") == (13, 15, ("ak7", "ak8", "ak9"))
+    assert parse_target("åk 6;gy 1-gy 2") == (12, 17, ("ak6", "gy1", "gy2"))
+    assert parse_target("7-9") == (13, 15, ("ak7", "ak8", "ak9"))
+    assert parse_target("", "10-12") == (10, 12, ("ak4", "ak5", "ak6"))
+    assert parse_target("ak8", "13-15 år") == (13, 15, ("ak8",))
+    assert parse_target("", "3") == (3, 3, ())  # no school year at age 3
     for grades, ages, key in (("ak9-ak7", "", "bad_grades"), ("åk 10", "", "bad_grades"),
                               ("", "14-10", "bad_ages"), ("", "", "no_target")):  # fmt: skip
         with pytest.raises(ValueError, match=key):
-            res.parse_target(grades, ages)
+            parse_target(grades, ages)
 
 
 def test_inventory_grades_agree_with_the_survey_grades(respondent_schema):
-    schema = res.load_inventory_schema()
+    schema = load_inventory_schema()
     for code, year in respondent_schema.grade_years.items():
         assert schema.grade_years[code] == year
-    assert res.survey_ages() == (6 + 6, 11 + 6)
+    assert survey_ages() == (6 + 6, 11 + 6)
 
 
 # ------------------------------------------------------------------------------ the inventory
@@ -244,8 +244,8 @@ def test_demo_inventory_loads_without_loss(demo):
 
 
 def test_flagged_programmes_in_an_inventory_are_warned_about(bank):
-    with pytest.warns(res.FlaggedProgrammeWarning) as caught:
-        inventory = res.load_inventory(DEMO, bank=bank, areas=AREAS)
+    with pytest.warns(FlaggedProgrammeWarning) as caught:
+        inventory = load_inventory(DEMO, bank=bank, areas=AREAS)
     messages = " ".join(str(w.message) for w in caught)
     assert "Studiebesök på anstalt" in messages and "Lindhöjden" in messages
     assert "Petrosino" in messages and "ÖPP – föräldramöten" in messages
@@ -259,7 +259,7 @@ def test_flagged_programmes_in_an_inventory_are_warned_about(bank):
 def test_warn_false_keeps_the_warning_table_but_issues_no_python_warning(bank):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        inventory = res.load_inventory(DEMO, bank=bank, areas=AREAS, warn=False)
+        inventory = load_inventory(DEMO, bank=bank, areas=AREAS, warn=False)
     assert len(inventory.warnings) == 2
 
 
@@ -283,7 +283,7 @@ BAD_ROWS = [
 def test_bad_rows_are_rejected_with_a_message_naming_file_row_column_value(
     bank, name, column, value, fragments
 ):
-    inventory = res.load_inventory(BAD / name, bank=bank, areas=AREAS)
+    inventory = load_inventory(BAD / name, bank=bank, areas=AREAS)
     assert (inventory.n_read, inventory.n_kept, inventory.n_rejected) == (2, 1, 1)
     problem = inventory.problems.iloc[0]
     assert (problem["row"], problem["column"], problem["value"]) == (3, column, value)
@@ -296,14 +296,14 @@ def test_bad_rows_are_rejected_with_a_message_naming_file_row_column_value(
 
 
 def test_messages_are_in_english_on_request(bank):
-    inventory = res.load_inventory(BAD / "fidelity_percent.csv", bank=bank, areas=AREAS, lang="en")
+    inventory = load_inventory(BAD / "fidelity_percent.csv", bank=bank, areas=AREAS, lang="en")
     message = inventory.problems.loc[0, "message"]
     assert message.startswith("fidelity_percent.csv, row 3, column fidelity_score: 85 lies outside")
     assert "0.85 means 85%" in message
 
 
 def test_a_ragged_row_is_rejected_not_lost(bank):
-    inventory = res.load_inventory(BAD / "ragged_row.csv", bank=bank, areas=AREAS)
+    inventory = load_inventory(BAD / "ragged_row.csv", bank=bank, areas=AREAS)
     assert (inventory.n_read, inventory.n_kept, inventory.n_rejected) == (2, 1, 1)
     message = inventory.rejected.loc[0, "reasons"]
     assert (
@@ -322,18 +322,18 @@ def test_a_ragged_row_is_rejected_not_lost(bank):
 )
 def test_file_level_problems_stop_with_a_clear_message(bank, name, fragments):
     with pytest.raises(InputFileError) as caught:
-        res.load_inventory(BAD / name, bank=bank, areas=AREAS)
+        load_inventory(BAD / name, bank=bank, areas=AREAS)
     for fragment in fragments:
         assert fragment in str(caught.value)
 
 
 def test_missing_file_names_the_path(bank, tmp_path):
     with pytest.raises(InputFileError, match="nowhere.csv"):
-        res.load_inventory(tmp_path / "nowhere.csv", bank=bank, areas=AREAS)
+        load_inventory(tmp_path / "nowhere.csv", bank=bank, areas=AREAS)
 
 
 def test_swedish_headers_semicolons_and_decimal_comma_are_read(bank):
-    inventory = res.load_inventory(BAD / "swedish_semicolon_valid.csv", bank=bank, areas=AREAS)
+    inventory = load_inventory(BAD / "swedish_semicolon_valid.csv", bank=bank, areas=AREAS)
     assert inventory.n_rejected == 0
     row = inventory.programmes.iloc[0]
     assert (row["area"], row["prevention_level"], row["setting"]) == (
@@ -354,12 +354,12 @@ def test_excel_inventory_with_dates_and_a_wrong_sheet(bank, tmp_path):
     )
     path = tmp_path / "inventering.xlsx"
     frame.to_excel(path, index=False, sheet_name="Program")
-    inventory = res.load_inventory(path, bank=bank, areas=AREAS, sheet="Program")
+    inventory = load_inventory(path, bank=bank, areas=AREAS, sheet="Program")
     assert inventory.n_kept == 5
     assert inventory.programmes.loc[2, "funding_end"] == dt.date(2028, 12, 31)  # MST in centrum
     assert inventory.programmes.loc[0, "participants_reached"] == 1290
     with pytest.raises(InputFileError, match="Program"):
-        res.load_inventory(path, bank=bank, areas=AREAS, sheet="Blad1")
+        load_inventory(path, bank=bank, areas=AREAS, sheet="Blad1")
 
 
 def test_bank_rating_wins_over_the_file_and_dash_stops_matching(bank, tmp_path):
@@ -368,8 +368,8 @@ def test_bank_rating_wins_over_the_file_and_dash_stops_matching(bank, tmp_path):
                   + "solvik,Komet,Familjecentralen,,selective,family,ak6,family_conflict,20,blueprints_model_plus\n"
                   + "solvik,DARE,Föreningen Dare,-,universal,leisure,ak7,social_skills,20,\n"
                   + "solvik,Egen insats,Skolan,,universal,school,ak7,social_skills,20,harmful\n")  # fmt: skip
-    with pytest.warns(res.FlaggedProgrammeWarning, match="Egen insats.*Utvärderad: skadlig"):
-        inventory = res.load_inventory(path, bank=bank, areas=AREAS)
+    with pytest.warns(FlaggedProgrammeWarning, match="Egen insats.*Utvärderad: skadlig"):
+        inventory = load_inventory(path, bank=bank, areas=AREAS)
     rows = inventory.programmes.set_index("programme")
     assert rows.loc["Komet", "evidence_rating"] == "swedish_rct"
     assert rows.loc["Komet", "rating_from"] == "bank"
@@ -401,9 +401,9 @@ def test_validation_never_crashes_and_loses_no_row(bank, tmp_path_factory, rows)
     path = tmp_path_factory.mktemp("inv") / "random.csv"
     pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", res.FlaggedProgrammeWarning)
+        warnings.simplefilter("ignore", FlaggedProgrammeWarning)
         try:
-            inventory = res.load_inventory(path, bank=bank, areas=AREAS)
+            inventory = load_inventory(path, bank=bank, areas=AREAS)
         except InputFileError:
             return  # a file-level problem, reported with a message
     assert inventory.n_read == inventory.n_kept + inventory.n_rejected
@@ -415,7 +415,7 @@ def test_validation_never_crashes_and_loses_no_row(bank, tmp_path_factory, rows)
 
 
 def test_enrolment_file_is_summed_over_schools():
-    table = res.load_enrolment(SAMPLE_DIR / "enrolment.csv")
+    table = load_enrolment(SAMPLE_DIR / "enrolment.csv")
     raw = pd.read_csv(SAMPLE_DIR / "enrolment.csv")
     expected = raw.loc[
         raw["wave"].eq(2025) & raw["area"].eq("solvik") & raw["grade"].eq("ak7"), "enrolled"
@@ -431,11 +431,11 @@ def test_enrolment_from_the_published_participation_margins():
         "wave": 2025, "area": ["a", "a", "a", "all"], "school": ["all", "all", "S", "all"],
         "grade": ["ak7", "all", "ak7", "ak7"], "sex": "all", "enrolled": [100.0, 300.0, 60.0, 900.0],
     })  # fmt: skip
-    table = res.load_enrolment("", participation=participation)
+    table = load_enrolment("", participation=participation)
     assert table.to_dict("records") == [
         {"wave": 2025, "area": "a", "grade": "ak7", "enrolled": 100.0}
     ]
-    assert res.load_enrolment("").empty
+    assert load_enrolment("").empty
 
 
 def test_reach_from_enrolment_of_the_target_grades(current, enrolment):
@@ -459,7 +459,7 @@ def test_reach_from_enrolment_of_the_target_grades(current, enrolment):
 
 
 def test_the_latest_year_up_to_the_wave_is_used(demo, enrolment):
-    rows = res.current_programmes(demo, wave=2023, enrolment=enrolment)
+    rows = current_programmes(demo, wave=2023, enrolment=enrolment)
     northland = rows.loc[rows["programme"].eq("Project Northland")]
     assert len(northland) == 1 and northland["participants_reached"].item() == 980
     assert "LifeSkills Training" not in set(rows["programme"])  # only reported for 2025
@@ -472,11 +472,11 @@ def test_enrolment_wave_of_each_row():
         "grade": ["ak7", "ak8", "ak7", "ak8", "ak7", "ak7"],
         "enrolled": [10.0, 20.0, 30.0, 40.0, 5.0, 6.0],
     })  # fmt: skip
-    index = res._enrolment_index(enrolment)
+    index = inputs._enrolment_index(enrolment)
 
     def enrolled(area, year, grades=("ak7", "ak8"), wave=2025):
         record = {"area": area, "year": year, "grade_codes": list(grades)}
-        return res._enrolled(record, index, wave)
+        return inputs._enrolled(record, index, wave)
 
     assert enrolled("a", 2024) == 10 + 20  # the latest wave up to the row's year
     assert enrolled("a", np.nan) == 30 + 40  # no year: the report's wave
@@ -484,7 +484,7 @@ def test_enrolment_wave_of_each_row():
     assert enrolled("b", 2025, ("ak7",)) == 5 + 6  # no wave given: every row
     assert np.isnan(enrolled("b", 2025))  # ak8 not enrolled in b
     assert np.isnan(enrolled("c", 2025)) and np.isnan(enrolled("a", 2025, ()))
-    assert res._enrolment_index(enrolment.iloc[:0]) == {}
+    assert inputs._enrolment_index(enrolment.iloc[:0]) == {}
 
 
 # ------------------------------------------------------------------------------ gaps
@@ -508,11 +508,11 @@ def test_the_planted_gaps_are_found(planted_gaps, planted):
     assert len(rows) == 1, planted
     if "value" in planted:
         assert rows["value"].item() == pytest.approx(planted["value"], abs=5e-4)
-    assert rows["explanation"].item() and rows["label"].item()
+    assert rows["factors"].item() and rows["area"].item() == planted["area"]
 
 
 def test_planted_suggestions_come_from_the_bank(planted_gaps, current, bank):
-    suggestions = res.suggest_for_gaps(planted_gaps, bank=bank, programmes=current)
+    suggestions = suggest_for_gaps(planted_gaps, bank=bank, programmes=current)
     for planted in PLANTED["gaps"]:
         expected = dict(planted.get("suggestions_by_factor", {}))
         if "suggestions" in planted:
@@ -531,26 +531,27 @@ def test_well_covered_programmes_have_no_reach_or_fidelity_gap(planted_gaps):
         assert not rows["gap"].isin(["low_reach", "low_fidelity"]).any()
 
 
-def test_thresholds_and_next_survey_are_parameters(current, planted_priorities, bank):
-    loose = res.find_gaps(current, planted_priorities, bank=bank, wave=2025, low_reach=0.10,
-                          low_fidelity=0.5, next_survey="2026-01-01")  # fmt: skip
+def test_thresholds_and_next_survey_are_parameters(current, planted_priorities):
+    loose = find_gaps(current, planted_priorities, wave=2025, low_reach=0.10, low_fidelity=0.5,
+                      next_survey="2026-01-01")  # fmt: skip
     assert not loose["gap"].isin(["low_reach", "low_fidelity", "funding_ending"]).any()
-    strict = res.find_gaps(current, planted_priorities, bank=bank, wave=2025, low_reach=0.8)
+    strict = find_gaps(current, planted_priorities, wave=2025, low_reach=0.8)
     assert "Steg för steg" in set(strict.loc[strict["gap"].eq("low_reach"), "programme"])  # 0.42
     with pytest.raises(ValueError, match="next_survey.*2027-10-01"):
-        res.find_gaps(current, planted_priorities, bank=bank, wave=2025, next_survey="hösten")
+        find_gaps(current, planted_priorities, wave=2025, next_survey="hösten")
 
 
-def test_gaps_of_one_area_and_their_texts(current, planted_priorities, bank):
-    gaps = res.find_gaps(current, planted_priorities, bank=bank, wave=2025, area="norra-hamnen",
-                         labels={"family_conflict": "Konflikter i familjen"}, lang="sv")  # fmt: skip
-    assert set(gaps["area"]) == {"norra-hamnen"}
-    assert gaps["gap"].tolist() == ["no_programme", "no_programme", "no_programme",
-                                    "funding_ending", "non_priority_effort"]  # fmt: skip
-    conflict = gaps.loc[gaps["factor"].eq("family_conflict"), "explanation"].item()
-    assert conflict == "Ingen insats i området riktar sig mot Konflikter i familjen."
-    funding = gaps.loc[gaps["gap"].eq("funding_ending"), "explanation"].item()
-    assert "2026-06-30" in funding and "2027-10-01" in funding
+def test_gaps_of_one_area_as_codes(current, planted_priorities):
+    found = find_gaps(current, planted_priorities, wave=2025, area="norra-hamnen")
+    assert set(found["area"]) == {"norra-hamnen"}
+    assert found["gap"].tolist() == ["no_programme", "no_programme", "no_programme",
+                                     "funding_ending", "non_priority_effort"]  # fmt: skip
+    conflict = found.loc[found["factor"].eq("family_conflict")].iloc[0]
+    assert conflict["factors"] == ("family_conflict",) and conflict["programme"] == ""
+    funding = found.loc[found["gap"].eq("funding_ending")].iloc[0]
+    assert funding["funding_end"] == dt.date(2026, 6, 30)
+    assert funding["cutoff"] == dt.date(2027, 10, 1)  # October two years after the wave
+    assert list(found.columns) == list(gaps.GAP_COLUMNS)
 
 
 def test_overlapping_age_ranges_form_clusters():
@@ -560,13 +561,6 @@ def test_overlapping_age_ranges_form_clusters():
     assert [c["programme"].tolist() for c in clusters] == [["A", "B"]]
 
 
-def test_gap_types_are_named_and_explained_in_both_languages():
-    for lang in ("sv", "en"):
-        types = res.gap_types(lang)
-        assert types["gap"].tolist() == list(res.GAP_TYPES)
-        assert types["label"].str.len().gt(5).all() and types["description"].str.len().gt(20).all()
-
-
 # ------------------------------------------------------------------------------ suggestions
 
 
@@ -574,24 +568,22 @@ def test_suggestions_by_hand(bank):
     # family_conflict, ages 12-17, at least 2 years shared, tested: MST (Model Plus 12-17), FFT
     # (Model 11-18), then Promising: Guiding Good Choices (9-14) and Steg för steg (10-14) by
     # name; New Beginnings (9-12) and ABC (3-12) share only age 12.
-    found = res.suggest_programmes(bank, factors=["family_conflict"])
+    found = suggest_programmes(bank, factors=["family_conflict"])
     assert found["programme_id"].tolist() == [
         "multisystemic_therapy", "functional_family_therapy", "guiding_good_choices",
         "strengthening_families_10_14",
     ]  # fmt: skip
     assert found["rank"].tolist() == [1, 2, 3, 4]
-    family_only = res.suggest_programmes(
+    family_only = suggest_programmes(
         bank, factors=["family_conflict"], prevention_levels=["universal"]
     )
     assert family_only["programme_id"].tolist() == [
         "guiding_good_choices",
         "strengthening_families_10_14",
     ]
-    young = res.suggest_programmes(bank, factors=["family_conflict"], ages=(3, 8), min_overlap=1)
+    young = suggest_programmes(bank, factors=["family_conflict"], ages=(3, 8), min_overlap=1)
     assert {"abc", "komet", "triple_p"} <= set(young["programme_id"])
-    untested = res.suggest_programmes(
-        bank, factors=["community_disorganisation"], tested_only=False
-    )
+    untested = suggest_programmes(bank, factors=["community_disorganisation"], tested_only=False)
     assert untested.empty  # nothing in the bank targets it
 
 
@@ -603,7 +595,7 @@ FLAGGED_IDS = {"scared_straight", "dare_original", "orebro_prevention_programme"
 def test_flagged_programmes_are_never_suggested_for_any_factor(bank):
     for factor in FACTORS:
         for tested_only in (True, False):
-            found = res.suggest_programmes(bank, factors=[factor], ages=(0, 30), min_overlap=1,
+            found = suggest_programmes(bank, factors=[factor], ages=(0, 30), min_overlap=1,
                                            tested_only=tested_only)  # fmt: skip
             assert not set(found["programme_id"]) & FLAGGED_IDS
 
@@ -619,7 +611,7 @@ def test_flagged_programmes_are_never_suggested_for_any_factor(bank):
 )  # fmt: skip
 def test_no_flagged_programme_in_random_queries(bank, factors, low, span, overlap, tested_only,
                                                 setting_set):  # fmt: skip
-    found = res.suggest_programmes(bank, factors=factors, ages=(low, min(30, low + span)),
+    found = suggest_programmes(bank, factors=factors, ages=(low, min(30, low + span)),
                                    min_overlap=overlap, tested_only=tested_only,
                                    settings=setting_set)  # fmt: skip
     assert not set(found["programme_id"]) & FLAGGED_IDS
@@ -647,7 +639,7 @@ def test_priorities_are_the_team_choice_else_the_suggestion(fake, tmp_path):
         protective_factors: [school_opportunities_prosocial]
         """,
     )
-    chosen = res.prioritised_factors(fake, area="all", wave=2025, priorities_dir=tmp_path)
+    chosen = prioritised_factors(fake, area="all", wave=2025, priorities_dir=tmp_path)
     team = chosen.loc[chosen["area"].eq("norra-hamnen")]
     assert team["factor"].tolist() == [
         "low_commitment_school",
@@ -660,12 +652,12 @@ def test_priorities_are_the_team_choice_else_the_suggestion(fake, tmp_path):
     assert set(other["factor"]) == set(ranked.loc[ranked["suggested"], "factor"])
     assert set(other["source"]) == {"suggested"}
     assert "lillby" not in set(chosen["area"])  # every group of Lillby is suppressed
-    alone = res.prioritised_factors(fake, area="soderdalen", wave=2025, priorities_dir="")
+    alone = prioritised_factors(fake, area="soderdalen", wave=2025, priorities_dir="")
     assert alone.equals(other.reset_index(drop=True))
 
 
 def test_gap_matrix_and_coverage_by_hand(current, planted_priorities):
-    matrix = res.gap_matrix(current, planted_priorities, area="stenkulla")
+    matrix = gap_matrix(current, planted_priorities, area="stenkulla")
     prioritised = matrix.loc[matrix["prioritised"]]
     # Stenkulla: Steg för steg targets all three priorities, ABC tonår the two family ones
     assert prioritised["factor"].drop_duplicates().tolist() == [
@@ -674,7 +666,7 @@ def test_gap_matrix_and_coverage_by_hand(current, planted_priorities):
         "family_attachment",
     ]
     assert (prioritised.groupby("factor")["programme"].nunique() == 2).all()
-    summary = res.coverage_summary(matrix).set_index("factor")
+    summary = coverage_summary(matrix).set_index("factor")
     assert summary.loc["family_conflict", "n_programmes"] == 2
     assert summary.loc["family_conflict", "n_tested"] == 1  # ABC tonår is not rated
     assert summary.loc["family_conflict", "coverage"] == "tested"
@@ -682,8 +674,8 @@ def test_gap_matrix_and_coverage_by_hand(current, planted_priorities):
     assert summary.loc["parental_attitudes_drugs", "prioritised"] == False  # noqa: E712
 
 
-def test_city_view_counts_and_plot(current, planted_priorities):
-    view = res.city_view(current, planted_priorities, areas=["lindhojden", "solvik"])
+def test_city_view_counts(current, planted_priorities):
+    view = city_view(current, planted_priorities, areas=["lindhojden", "solvik"])
     cell = view.set_index(["area", "factor"])
     assert cell.loc[("lindhojden", "antisocial_peers"), "n_flagged"] == 1
     assert cell.loc[("lindhojden", "antisocial_peers"), "n_programmes"] == 0
@@ -692,18 +684,14 @@ def test_city_view_counts_and_plot(current, planted_priorities):
     assert cell.loc[("solvik", "low_commitment_school"), "prioritised"]
     assert set(view["area"]) == {"lindhojden", "solvik"}
     assert len(view) == 2 * view["factor"].nunique()
-    fig, ax = plt.subplots(figsize=res.city_view_figsize(view))
-    assert res.plot_city_view(view, ax=ax, lang="en") is ax
-    assert len(ax.patches) == len(view)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["lindhojden", "solvik"]
 
 
 def test_city_view_adds_the_published_share(fake):
     programmes = pd.DataFrame(
-        columns=[*res.current_programmes(pd.DataFrame(columns=inventory._KEPT_COLUMNS)).columns]
+        columns=[*current_programmes(pd.DataFrame(columns=inventory.KEPT_COLUMNS)).columns]
     )
-    priorities = res.prioritised_factors(fake, area="norra-hamnen", wave=2025)
-    view = res.city_view(programmes, priorities, aggregates=fake.aggregates, wave=2025)
+    priorities = prioritised_factors(fake, area="norra-hamnen", wave=2025)
+    view = city_view(programmes, priorities, aggregates=fake.aggregates, wave=2025)
     aggregates = fake.aggregates
     expected = aggregates.loc[aggregates["wave"].eq(2025) & aggregates["area"].eq("norra-hamnen")
                               & aggregates["grade"].eq("all") & aggregates["sex"].eq("all")
@@ -711,19 +699,10 @@ def test_city_view_adds_the_published_share(fake):
     assert view.set_index("factor").loc["family_conflict", "pct"] == pytest.approx(expected)
 
 
-def test_reach_plot_and_display_tables(current, planted_priorities, planted_gaps, bank, demo):
-    matrix = res.gap_matrix(current, planted_priorities, area="solvik")
-    fig, ax = plt.subplots()
-    assert res.plot_reach(matrix, ax=ax, lang="en") is ax
-    assert len(ax.patches) == len(matrix.loc[matrix["prioritised"]])
-    table = res.matrix_table(matrix, bank=bank, lang="en")
-    assert "Positive Action" in set(table.frame["Programme"])
-    assert "14%" in set(table.frame["Reach"])  # 160 / 1172
-    gaps = res.gap_table(planted_gaps, lang="en")
-    assert "Area" in gaps.frame.columns
-    assert res.warning_notes(demo, "sv", area="solvik") is None
-    assert "Lindhöjden" in res.warning_notes(demo, "sv", area="lindhojden").data
-    assert res.problems_table(demo, "sv") is None
-    summary = res.gap_summary(planted_gaps, planted_priorities, demo)
+def test_gap_summary_is_the_results_record(planted_gaps, planted_priorities, demo):
+    summary = gap_summary(planted_gaps, planted_priorities, demo)
     assert summary["gaps"]["harmful_or_ineffective"] == 2
+    assert sum(summary["gaps"].values()) == len(planted_gaps) == len(summary["gap_rows"])
     assert sorted(summary["flagged_in_use"]) == ["Studiebesök på anstalt", "ÖPP – föräldramöten"]
+    assert summary["inventory"] == {"file": "programme_inventory.csv", "read": 27, "kept": 27,
+                                    "rejected": 0}  # fmt: skip

@@ -60,10 +60,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.goal_chain import TOTAL, Goal, GoalChain, goals_frame, indicator_kind_spec
+from ctc_helpers.config.goal_chain import Goal, GoalChain, goals_frame, indicator_kind_spec
+from ctc_helpers.config.inventory import FlaggedProgrammeWarning
+from ctc_helpers.config.programme_bank import load_programme_bank
 from ctc_helpers.paths import resolve_path
+from ctc_helpers.phases.gaps.inputs import current_programmes, load_enrolment
+from ctc_helpers.phases.gaps.inventory import load_inventory
 from ctc_helpers.stats.significance import holm_adjust, label_change
 from ctc_helpers.survey.compare import compare_waves
+from ctc_helpers.vocab import TOTAL
 
 __all__ = [
     "programme_figures",
@@ -244,8 +249,6 @@ def programme_figures(
         The inventory's columns plus ``eligible``, ``eligible_source``, ``reach`` and ``dose``,
         ``year`` filled (empty -> ``wave``).
     """
-    from ctc_helpers.phases.gaps.inputs import current_programmes
-
     year = pd.to_numeric(inventory["year"], errors="coerce").fillna(wave)
     rows = inventory.assign(year=year).loc[year <= wave]
     parts = [
@@ -279,13 +282,6 @@ def load_programme_figures(inventory_path: str | Path, *, published, wave: int):
     InputFileError
         If the file cannot be read (see :func:`ctc_helpers.phases.gaps.inputs.load_inventory`).
     """
-    from ctc_helpers.phases.gaps.inputs import (
-        FlaggedProgrammeWarning,
-        load_enrolment,
-        load_inventory,
-        load_programme_bank,
-    )
-
     if not str(inventory_path):
         return None
     with warnings.catch_warnings():

@@ -2,7 +2,7 @@
 
 From the area's prioritised factors, the published aggregates and the programmes it runs,
 :func:`draft_goal_chain` drafts the three levels of goals of ``docs/ARCHITECTURE.md`` (format
-checked by :func:`ctc_helpers.views.goal_chain.load_goal_chain`, schema ``data_schema/goal_chain.yaml``):
+checked by :func:`ctc_helpers.config.goal_chain.load_goal_chain`, schema ``data_schema/goal_chain.yaml``):
 
 - **long-term goals**: the problem behaviours that the prioritised factors usually lead to (the
   CTC risk-factor chart in ``data_schema/programme_bank.yaml``: ``factor_outcomes`` and
@@ -43,8 +43,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ctc_helpers.config.goal_chain import common_cutpoint_version
+from ctc_helpers.config.programme_bank import ProgrammeBank, load_programme_bank
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.phases.gaps.inputs import CITY, TOTAL, ProgrammeBank, load_programme_bank
+from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
     "DEFAULT_HORIZONS",
@@ -53,9 +55,7 @@ __all__ = [
     "draft_goal_chain",
     "goal_chain_text",
     "write_goal_chain",
-    "goal_chain_table",
     "draft_path",
-    "written_note",
 ]
 
 DEFAULT_HORIZONS = {"short": 2, "medium": 4, "long": 6}
@@ -208,7 +208,7 @@ def draft_goal_chain(
     cutpoint_version : str, optional
         The cut-point version the baselines were computed with; default the common start of
         the factors' versions in ``aggregates`` (e.g. ``"ctc-default-2026.1/ref-2021"``, see
-        :func:`ctc_helpers.views.goal_chain.common_cutpoint_version`). The follow-up compares it.
+        :func:`ctc_helpers.config.goal_chain.common_cutpoint_version`). The follow-up compares it.
     relative_change, reach_target, fidelity_target : float
         Default targets (proportions).
     max_outcome_groups : int
@@ -264,8 +264,6 @@ def draft_goal_chain(
 
 
 def _cutpoint_version(given: str | None, aggregates: pd.DataFrame, wave: int) -> str:
-    from ctc_helpers.views.goal_chain import common_cutpoint_version
-
     if given is None:
         return common_cutpoint_version(aggregates, wave=wave)
     if not isinstance(given, str):
@@ -486,30 +484,6 @@ def write_goal_chain(
     return target
 
 
-def goal_chain_table(draft: Mapping[str, Any], *, lang: str | None = None) -> Any:
-    """Display copy of a draft: level, goal, baseline, target, target year, contributes to."""
-    from ctc_helpers.views.numbers import format_pct
-    from ctc_helpers.views.tables import display_table
-
-    lang = check_language(lang)
-    rows = [
-        {
-            t("plan_col_level", lang): t(f"plan_level_{g['level']}", lang),
-            t("plan_col_goal", lang): g.get("label") or g["id"],
-            t("plan_col_baseline", lang): format_pct(g["baseline"], lang)
-            if g["baseline"] is not None
-            else "–",
-            t("plan_col_target", lang): format_pct(g["target"], lang)
-            if g["target"] is not None
-            else "–",
-            t("plan_col_target_year", lang): str(g["target_year"]),
-            t("plan_col_contributes", lang): ", ".join(g["contributes_to"]),
-        }
-        for g in draft["goals"]
-    ]
-    return display_table(pd.DataFrame(rows), lang=lang, notes=(t("plan_note", lang),))
-
-
 def draft_path(output_dir: str | Path, area: str) -> str:
     """Where a report writes its draft: ``<output_dir>/goal_chain_draft.yaml`` ("" = nowhere).
 
@@ -517,12 +491,3 @@ def draft_path(output_dir: str | Path, area: str) -> str:
     ('', 'reports/2025/solvik/goal_chain_draft.yaml')
     """
     return "" if not str(output_dir) else str(Path(output_dir) / "goal_chain_draft.yaml")
-
-
-def written_note(path: Path | None, *, area: str, lang: str | None = None) -> Any:
-    """A sentence saying where the draft was written (or that it was not), as Markdown."""
-    from IPython.display import Markdown
-
-    if path is None:
-        return Markdown(t("plan_not_written", lang))
-    return Markdown(t("plan_written", lang, path=path.name, area=area))

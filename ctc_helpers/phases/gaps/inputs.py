@@ -1,26 +1,20 @@
-"""Resource and gap analysis (resurs- och gapanalys): the programme bank, each area's programme
-inventory, the gaps against the area's prioritised factors, and the city view.
+"""What the gap analysis of an area reads: the enrolment, the programmes running in the wave
+with their reach and dose, and the prioritised factors, with :func:`load_gap_inputs` reading
+them all (with the programme bank and the inventory) in one call.
 
-The declarative side lives in ``data_schema/``: ``programme_bank.yaml`` (tested programmes, and
-programmes flagged because evaluations found no effect or harm) and ``inventory.yaml`` (the
-columns of the inventory file and their allowed values). The action plan (goal chain) made from
-the results is in :mod:`ctc_helpers.phases.gaps.actionplan`.
+The resource and gap analysis (resurs- och gapanalys), one module per step, each a function of
+tidy frames:
 
-Steps, each a function of tidy frames, one module per concern (this module re-exports the public
-API of all of them, so ``resources.<name>`` is the one place to call):
+1. The inputs: the programme bank (:mod:`ctc_helpers.config.programme_bank`, on the vocabulary
+   of :mod:`ctc_helpers.config.inventory`), the inventory (:mod:`ctc_helpers.phases.gaps.inventory`,
+   its rows checked by :mod:`ctc_helpers.phases.gaps.inventory_rows`) and this module.
+2. :mod:`ctc_helpers.phases.gaps.matrix`: the gap matrix, coverage and the city view.
+3. :mod:`ctc_helpers.phases.gaps.gaps`: the gaps; :mod:`ctc_helpers.phases.gaps.suggestions`:
+   programmes of the bank for them.
+4. :mod:`ctc_helpers.phases.gaps.actionplan`: the draft goal chain.
 
-1. Inputs, read and validated: :mod:`~ctc_helpers.config.programme_bank` (:func:`load_programme_bank`)
-   and :mod:`~ctc_helpers.phases.gaps.inventory` (:func:`load_inventory`; bad rows go to a rejected table
-   with their reasons, rows read = kept + rejected, and a flagged programme in use is warned
-   about), on the vocabulary of :mod:`~ctc_helpers.config.inventory`.
-2. Here: :func:`prioritised_factors` (the area team's recorded choice, else the suggestion of
-   :func:`ctc_helpers.phases.prioritization.rank_factors`), :func:`load_enrolment` and
-   :func:`current_programmes` (the latest figures per programme, with reach and dose), and
-   :func:`load_gap_inputs` (what the gap analysis of one area reads, in one call).
-3. :mod:`~ctc_helpers.phases.gaps.gaps`: :func:`gap_matrix`, :func:`find_gaps` and
-   :func:`suggest_programmes` make the analysis.
-4. :mod:`~ctc_helpers.views.gaps`: :func:`city_view` puts every area's priorities next to its
-   programme coverage; the charts, tables and texts of notebook 03 in Swedish or English.
+Their tables and texts for people are in :mod:`ctc_helpers.views.gaps`, the charts in
+:mod:`ctc_helpers.plots.gaps`.
 """
 
 from __future__ import annotations
@@ -33,87 +27,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.inventory import (
-    CITY,
-    DEFAULT_BANK,
-    GAP_TYPES,
-    INVENTORY_SCHEMA,
-    TOTAL,
-    FlaggedProgrammeWarning,
-    InventorySchema,
-    _norm,
-    load_inventory_schema,
-    parse_target,
-    survey_ages,
-)
+from ctc_helpers.config.instrument import load_respondent_schema
+from ctc_helpers.config.inventory import _norm
 from ctc_helpers.config.programme_bank import ProgrammeBank, load_programme_bank
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.paths import resolve_path
-from ctc_helpers.phases.gaps.gaps import (
-    coverage_summary,
-    find_gaps,
-    gap_matrix,
-    gap_types,
-    gap_types_table,
-    suggest_for_gaps,
-    suggest_programmes,
-)
-from ctc_helpers.phases.gaps.inventory import Inventory, _read_table, load_inventory
-from ctc_helpers.publish.read import check_wave
-from ctc_helpers.views.gaps import (
-    city_view,
-    city_view_figsize,
-    gap_summary,
-    gap_table,
-    inventory_summary,
-    matrix_table,
-    plot_city_view,
-    plot_reach,
-    priorities_note,
-    problems_table,
-    report_areas,
-    suggestion_table,
-    warning_notes,
-)
+from ctc_helpers.phases.gaps.inventory import Inventory, load_inventory
+from ctc_helpers.phases.gaps.inventory_rows import read_text_table
+from ctc_helpers.phases.prioritization import load_team_choices, rank_factors
+from ctc_helpers.publish.read import Published, check_wave
+from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
-    "DEFAULT_BANK",
     "GapInputs",
     "load_gap_inputs",
-    "INVENTORY_SCHEMA",
-    "GAP_TYPES",
-    "FlaggedProgrammeWarning",
-    "InventorySchema",
-    "ProgrammeBank",
-    "Inventory",
-    "load_inventory_schema",
-    "load_programme_bank",
-    "parse_target",
-    "load_inventory",
     "load_enrolment",
-    "prioritised_factors",
     "current_programmes",
-    "gap_matrix",
-    "coverage_summary",
-    "find_gaps",
-    "suggest_programmes",
-    "suggest_for_gaps",
-    "survey_ages",
-    "city_view",
-    "report_areas",
-    "city_view_figsize",
-    "plot_city_view",
-    "plot_reach",
-    "gap_types",
-    "gap_types_table",
-    "inventory_summary",
-    "problems_table",
-    "warning_notes",
-    "priorities_note",
-    "matrix_table",
-    "gap_table",
-    "suggestion_table",
-    "gap_summary",
+    "prioritised_factors",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -161,9 +91,7 @@ def load_enrolment(
 
 
 def _enrolment_file(path: Path, columns: list[str]) -> pd.DataFrame:
-    from ctc_helpers.config.instrument import load_respondent_schema
-
-    frame, _ = _read_table(path, sheet=None, lang="en")
+    frame, _ = read_text_table(path, sheet=None, lang="en")
     frame = frame.set_axis([c if c == "row" else _norm(c) for c in frame.columns], axis=1)
     missing = [c for c in ("area", "grade", "enrolled") if c not in frame.columns]
     if missing:
@@ -297,7 +225,7 @@ class GapInputs:
 
 
 def load_gap_inputs(
-    published: Any,
+    published: Published,
     *,
     area: str,
     wave: int,
@@ -309,7 +237,7 @@ def load_gap_inputs(
 ) -> GapInputs:
     """Read the programme bank, the inventory, the enrolment and the area's priorities.
 
-    One call for what notebook 03 and its charts (:mod:`ctc_helpers.plots.cache`) both need: the bank
+    One call for what notebook 03 and its charts (:mod:`ctc_helpers.plots.report_charts`) both need: the bank
     extended with ``programme_bank_path``, the validated inventory (without warnings; notebook 03
     shows them), the enrolment, the programmes running in ``wave`` and the prioritised factors
     (:func:`prioritised_factors`, the previous wave taken from ``published``).
@@ -345,7 +273,7 @@ def load_gap_inputs(
 
 
 def prioritised_factors(
-    published: Any,
+    published: Published,
     *,
     area: str,
     wave: int,
@@ -392,10 +320,8 @@ def prioritised_factors(
 
 
 def _area_priorities(
-    published: Any, area: str, wave: int, folder: Path | None, previous_wave: int | None
+    published: Published, area: str, wave: int, folder: Path | None, previous_wave: int | None
 ) -> pd.DataFrame:
-    from ctc_helpers.phases.prioritization import load_team_choices, rank_factors
-
     choices = load_team_choices(folder, area, factors=published.measures) if folder else None
     if choices is not None:
         rows = [(f, "risk", i) for i, f in enumerate(choices.risk_factors, start=1)]

@@ -1,37 +1,30 @@
 """The area teams' programme inventory (``programme_inventory.csv`` or ``.xlsx``): read as
-text, every cell checked against ``data_schema/inventory.yaml``, matched to the programme bank.
-Bad rows go to a rejected table with their reasons (rows read = kept + rejected), and a flagged
-programme in use is warned about (:class:`FlaggedProgrammeWarning`).
+text, every cell checked against ``data_schema/inventory.yaml``
+(:mod:`ctc_helpers.phases.gaps.inventory_rows`), matched to the programme bank. Bad rows go to a
+rejected table with their reasons (rows read = kept + rejected), and a flagged programme in use is
+warned about (:class:`~ctc_helpers.config.inventory.FlaggedProgrammeWarning`).
 
 Part of the resource and gap analysis; the overview is in :mod:`ctc_helpers.phases.gaps.inputs`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
-import re
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ctc_helpers.config.inventory import (
-    CITY,
     FLAGGED_EFFECTS,
     FLAGGED_KINDS,
     FLAGGED_RATINGS,
     NO_BANK_ID,
     FlaggedProgrammeWarning,
-    InventorySchema,
     _factor_kinds,
     _norm,
-    _parse_ages,
-    _parse_grades,
     load_inventory_schema,
     parse_target,
 )
@@ -39,94 +32,18 @@ from ctc_helpers.config.programme_bank import ProgrammeBank
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.paths import resolve_path
+from ctc_helpers.phases.gaps.inventory_rows import (
+    RowChecker,
+    canonical_columns,
+    check_rows,
+    duplicate_problems,
+    malformed_problems,
+    read_text_table,
+    rejected_rows,
+)
+from ctc_helpers.vocab import CITY
 
-__all__ = [
-    "Inventory",
-    "load_inventory",
-]
-
-
-# --------------------------------------------------------------------------------------------
-# Reading a table (CSV or Excel) as text
-
-
-def _read_table(path: Path, *, sheet: str | None, lang: str) -> tuple[pd.DataFrame, dict]:
-    """The file as stripped text cells with its header, via :func:`ctc_helpers.ingest.readers.read_table`.
-
-    The frame's ``row`` column is the row number as the user sees it (header = row 1).
-    ``info`` is read_table's (``blank_rows``, ``malformed_rows`` ...). File errors raise
-    :class:`InputFileError` with read_table's message.
-    """
-    from ctc_helpers.ingest.readers import read_table
-    from ctc_helpers.ingest.values import UNNAMED_PREFIX
-
-    frame, info = read_table(path, sheet=sheet, lang=lang)
-    unnamed = [i for i, c in enumerate(frame.columns) if str(c).startswith(UNNAMED_PREFIX)]
-    if unnamed:
-        raise InputFileError(t("inv_column_no_name", lang, file=path.name, number=unnamed[0] + 1))
-    text = frame.astype(object).map(_cell_text)
-    return text.assign(row=[int(i) for i in frame.index]).reset_index(drop=True), info
-
-
-def _cell_text(value: Any) -> str:
-    """A cell as text: Excel dates as YYYY-MM-DD, whole floats without decimals, NA as ""."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _canonical_columns(
-    frame: pd.DataFrame, schema: InventorySchema, file: str, lang: str
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Rename the file's headers to the schema's column names; returns the frame and
-    a map column name -> header as written."""
-    names = {h: schema.header_map.get(_norm(h)) for h in frame.columns if h != "row"}
-    unknown = [h for h, name in names.items() if name is None]
-    if unknown:
-        raise InputFileError(
-            t(
-                "inv_unknown_columns",
-                lang,
-                file=file,
-                columns=", ".join(unknown),
-                allowed=", ".join(schema.column_names),
-            )
-        )
-    written: dict[str, str] = {}
-    for header, name in names.items():
-        if name in written:
-            raise InputFileError(
-                t(
-                    "inv_duplicate_column",
-                    lang,
-                    file=file,
-                    column=name,
-                    headers=f"{written[name]}, {header}",
-                )
-            )
-        written[name] = header
-    missing = [c for c in schema.required_columns if c not in written]
-    if missing:
-        raise InputFileError(
-            t(
-                "inv_missing_columns",
-                lang,
-                file=file,
-                columns=", ".join(missing),
-                required=", ".join(schema.required_columns),
-            )
-        )
-    renamed = frame.rename(columns=names)
-    absent = {c: "" for c in schema.column_names if c not in renamed.columns}
-    return renamed.assign(**absent)[["row", *schema.column_names]], written
-
-
-# --------------------------------------------------------------------------------------------
-# The programme inventory
+__all__ = ["KEPT_COLUMNS", "Inventory", "load_inventory"]
 
 
 @dataclass(frozen=True)
@@ -169,25 +86,6 @@ class Inventory:
     @property
     def n_rejected(self) -> int:
         return len(self.rejected)
-
-
-@dataclass(frozen=True)
-class _Checker:
-    file: str
-    lang: str
-    schema: InventorySchema
-    areas: dict[str, str]  # normalised id or name -> area id
-    area_ids: tuple[str, ...]
-    factors: dict[str, str]
-    bank: ProgrammeBank
-    headers: dict[str, str]
-    area_names: dict[str, str] = field(default_factory=dict)
-
-
-class _CellProblem(Exception):
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key, self.values = key, values
 
 
 def load_inventory(
@@ -237,14 +135,14 @@ def load_inventory(
     lang = check_language(lang)
     path = resolve_path(path)
     schema = load_inventory_schema()
-    table, info = _read_table(path, sheet=sheet, lang=lang)
-    frame, headers = _canonical_columns(table, schema, path.name, lang)
+    table, info = read_text_table(path, sheet=sheet, lang=lang)
+    frame, headers = canonical_columns(table, schema, path.name, lang)
     blank = frame.drop(columns="row").eq("").all(axis=1)
     frame = frame.loc[~blank].reset_index(drop=True)
-    malformed = _malformed_problems(info, path.name, lang)
+    malformed = malformed_problems(info, path.name, lang)
     if frame.empty and not malformed:
         raise InputFileError(t("inv_file_empty", lang, file=path.name))
-    checker = _Checker(
+    checker = RowChecker(
         file=path.name,
         lang=lang,
         schema=schema,
@@ -255,8 +153,8 @@ def load_inventory(
         headers=headers,
         area_names=_area_names(areas),
     )
-    parsed, problems = _check_rows(frame, checker)
-    problems = problems + _duplicate_problems(parsed, checker) + malformed
+    parsed, problems = check_rows(frame, checker)
+    problems = problems + duplicate_problems(parsed, checker) + malformed
     bad_rows = {p["row"] for p in problems}
     kept = _with_bank(pd.DataFrame([p for p in parsed if p["row"] not in bad_rows]), bank)
     notes = _inventory_warnings(kept, checker)
@@ -264,7 +162,7 @@ def load_inventory(
         warnings.warn(message, FlaggedProgrammeWarning, stacklevel=2)
     return Inventory(
         programmes=kept,
-        rejected=_rejected(frame, problems, headers, info),
+        rejected=rejected_rows(frame, problems, headers, info),
         problems=pd.DataFrame(problems, columns=["row", "column", "value", "message"])
         .sort_values("row", kind="stable")
         .reset_index(drop=True),
@@ -292,186 +190,10 @@ def _area_lookup(areas: pd.DataFrame | Iterable[str]) -> dict[str, str]:
     return {_norm(a): str(a) for a in areas if str(a) != CITY}
 
 
-_KINDS = {
-    "text": lambda v, s, c: v,
-    "area": lambda v, s, c: _check_area(v, c),
-    "choice": lambda v, s, c: _check_choice(v, s, c),
-    "int": lambda v, s, c: _check_int(v, s),
-    "proportion": lambda v, s, c: _check_proportion(v, s),
-    "date": lambda v, s, c: _check_date(v),
-    "grades": lambda v, s, c: _check_grades(v, c),
-    "ages": lambda v, s, c: _check_ages(v),
-    "factors": lambda v, s, c: _check_factors(v, s, c),
-    "bank_id": lambda v, s, c: _check_bank_id(v, c),
-}
-
-
-def _check_rows(frame: pd.DataFrame, checker: _Checker) -> tuple[list[dict], list[dict]]:
-    parsed, problems = [], []
-    for record in frame.to_dict("records"):
-        row, found = {"row": record["row"]}, []
-        for spec in checker.schema.columns:
-            name, value = spec["name"], record[spec["name"]]
-            try:
-                row[name] = _check_cell(value, spec, checker)
-            except _CellProblem as problem:
-                found.append(_problem(record["row"], name, value, problem, checker))
-        found += _target_problems(record, row, checker) if not found else []
-        parsed.append(row)
-        problems += found
-    return parsed, problems
-
-
-def _check_cell(value: str, spec: dict, checker: _Checker) -> Any:
-    if value == "":
-        if not spec.get("nullable", False):
-            raise _CellProblem("inv_required")
-        return None
-    return _KINDS[spec["type"]](value, spec, checker)
-
-
-def _problem(row: int, column: str, value: str, problem: _CellProblem, checker: _Checker) -> dict:
-    header = checker.headers.get(column, column)
-    shown = header if _norm(header) == _norm(column) else f"{header} ({column})"
-    where = t("inv_where", checker.lang, file=checker.file, row=row, column=shown)
-    message = t(problem.key, checker.lang, where=where, value=value, **problem.values)
-    return {"row": row, "column": column, "value": value, "message": message}
-
-
-def _check_area(value: str, checker: _Checker) -> str:
-    area = checker.areas.get(_norm(value))
-    if area is None:
-        raise _CellProblem("inv_unknown_area", allowed=", ".join(checker.area_ids))
-    return area
-
-
-def _check_choice(value: str, spec: dict, checker: _Checker) -> str:
-    vocabulary = spec["choices"]
-    if vocabulary == "evidence_ratings":
-        allowed = tuple(checker.bank.ratings["evidence_rating"])
-        lookup = {_norm(r): r for r in allowed}
-        labels = dict(zip(allowed, checker.bank.ratings[f"label_{checker.lang}"], strict=True))
-    else:
-        allowed = checker.schema.choice_ids(vocabulary)
-        lookup = checker.schema.choice_map(vocabulary)
-        labels = checker.schema.choice_labels(vocabulary, checker.lang)
-    choice = lookup.get(_norm(value))
-    if choice is None:
-        options = ", ".join(f"{a} ({labels[a]})" if _norm(labels[a]) != a else a for a in allowed)
-        raise _CellProblem("inv_bad_choice", allowed=options)
-    return choice
-
-
-def _number(value: str) -> float:
-    text = value.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
-    text = text.replace("−", "-")
-    try:
-        number = float(text)
-    except ValueError:
-        raise _CellProblem("inv_bad_number") from None
-    if not np.isfinite(number):
-        raise _CellProblem("inv_bad_number")
-    return number
-
-
-def _check_int(value: str, spec: dict) -> float:
-    try:
-        number = _number(value)
-    except _CellProblem:
-        raise _CellProblem("inv_bad_int") from None
-    if not number.is_integer():
-        raise _CellProblem("inv_bad_int")
-    if "min" in spec and number < spec["min"]:
-        raise _CellProblem("inv_below_min", min=spec["min"])
-    if "max" in spec and number > spec["max"]:
-        raise _CellProblem("inv_above_max", max=spec["max"])
-    return float(number)
-
-
-def _check_proportion(value: str, spec: dict) -> float:
-    number = _number(value.rstrip())
-    if not spec.get("min", 0) <= number <= spec.get("max", 1):
-        raise _CellProblem("inv_bad_proportion")
-    return number
-
-
-def _check_date(value: str) -> dt.date:
-    text = value.split(" ")[0].split("T")[0]
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise _CellProblem("inv_bad_date")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise _CellProblem("inv_bad_date") from None
-
-
-def _check_grades(value: str, checker: _Checker) -> str:
-    try:
-        _parse_grades(value, checker.schema)
-    except ValueError:
-        codes = ", ".join(g["code"] for g in checker.schema.grades)
-        raise _CellProblem("inv_bad_grades", allowed=codes) from None
-    return value
-
-
-def _check_ages(value: str) -> str:
-    try:
-        _parse_ages(value)
-    except ValueError:
-        raise _CellProblem("inv_bad_ages") from None
-    return value
-
-
-def _check_factors(value: str, spec: dict, checker: _Checker) -> tuple[str, ...]:
-    parts = [p.strip() for p in re.split(r"[;,|]", value) if p.strip()]
-    unknown = [p for p in parts if p not in checker.factors]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(checker.factors), n=1)
-        key = "inv_unknown_factor_hint" if close else "inv_unknown_factor"
-        raise _CellProblem(key, factor=unknown[0], hint=close[0] if close else "")
-    if not parts:
-        raise _CellProblem("inv_required")
-    return tuple(dict.fromkeys(parts))
-
-
-def _check_bank_id(value: str, checker: _Checker) -> str:
-    if value.strip().casefold() in NO_BANK_ID:
-        return NO_BANK_ID[0]
-    if value not in set(checker.bank.programmes["programme_id"]):
-        match = checker.bank.match(value)
-        hint = match or ", ".join(
-            difflib.get_close_matches(value, list(checker.bank.programmes["programme_id"]), n=3)
-        )
-        raise _CellProblem("inv_unknown_bank_id", hint=hint or "-")
-    return value
-
-
-def _target_problems(record: dict, row: dict, checker: _Checker) -> list[dict]:
-    if row.get("target_grades") or row.get("target_ages"):
-        return []
-    problem = _CellProblem("inv_no_target")
-    return [_problem(record["row"], "target_grades", "", problem, checker)]
-
-
-def _duplicate_problems(parsed: list[dict], checker: _Checker) -> list[dict]:
-    first: dict[tuple, int] = {}
-    problems = []
-    for row in parsed:
-        if not row.get("area") or not row.get("programme"):
-            continue
-        key = (row["area"], _norm(row["programme"]), row.get("year"))
-        if key in first:
-            problem = _CellProblem("inv_duplicate_row", first=first[key])
-            problems.append(_problem(row["row"], "programme", row["programme"], problem, checker))
-        else:
-            first[key] = row["row"]
-    return problems
-
-
 def _with_bank(kept: pd.DataFrame, bank: ProgrammeBank) -> pd.DataFrame:
     """Add the target ages, the bank match, the rating used and the flag."""
     if kept.empty:
-        return pd.DataFrame(columns=[*_KEPT_COLUMNS])
+        return pd.DataFrame(columns=[*KEPT_COLUMNS])
     targets = [
         parse_target(g, a)
         for g, a in zip(
@@ -521,10 +243,10 @@ def _with_bank(kept: pd.DataFrame, bank: ProgrammeBank) -> pd.DataFrame:
             for s, b in zip(kept["evidence_source"].fillna(""), bank_ids, strict=True)
         ],
     )
-    return out.loc[:, list(_KEPT_COLUMNS)]
+    return out.loc[:, list(KEPT_COLUMNS)]
 
 
-_KEPT_COLUMNS = (
+KEPT_COLUMNS = (
     "row",
     "area",
     "programme",
@@ -558,7 +280,7 @@ _KEPT_COLUMNS = (
 )
 
 
-def _inventory_warnings(kept: pd.DataFrame, checker: _Checker) -> pd.DataFrame:
+def _inventory_warnings(kept: pd.DataFrame, checker: RowChecker) -> pd.DataFrame:
     rows = []
     lang, bank = checker.lang, checker.bank
     for record in kept.to_dict("records"):
@@ -648,30 +370,3 @@ def _flag_message(record: dict, bank: ProgrammeBank, lang: str, where: dict) -> 
         **where,
         rating=bank.rating_label(record["evidence_rating"], lang),
     )
-
-
-def _malformed_problems(info: dict, file: str, lang: str) -> list[dict]:
-    """CSV rows with the wrong number of values (kept out of the frame by read_table)."""
-    return [
-        {"row": int(m["row"]), "column": "", "value": str(m.get("text", "")),
-         "message": t("inv_malformed_row", lang, file=file, row=m["row"], values=m["values"],
-                      expected=m["expected"])}
-        for m in info.get("malformed_rows", [])
-    ]  # fmt: skip
-
-
-def _rejected(
-    frame: pd.DataFrame, problems: list[dict], headers: dict[str, str], info: dict
-) -> pd.DataFrame:
-    reasons: dict[int, list[str]] = {}
-    for problem in problems:
-        reasons.setdefault(problem["row"], []).append(problem["message"])
-    columns = ["row", *headers]
-    rows = frame.loc[frame["row"].isin(reasons), columns].rename(columns=headers)
-    raw = pd.DataFrame(
-        [{"row": int(m["row"]), "raw_text": str(m.get("text", ""))}
-         for m in info.get("malformed_rows", [])], columns=["row", "raw_text"],
-    )  # fmt: skip
-    rows = pd.concat([rows, raw], ignore_index=True) if not raw.empty else rows
-    rows = rows.assign(reasons=[" ".join(reasons[r]) for r in rows["row"]])
-    return rows.sort_values("row", kind="stable").reset_index(drop=True)

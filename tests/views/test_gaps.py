@@ -1,0 +1,112 @@
+"""Tests of ctc_helpers.views.gaps: the tables and texts of the resource and gap analysis.
+
+The gaps are those planted in the demo city (tests/gap_samples.py); expected texts are built from
+data_schema/i18n.yaml and the programme bank, independently of the view.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ctc_helpers.config.inventory import GAP_TYPES, load_inventory_schema
+from ctc_helpers.i18n import t
+from ctc_helpers.phases.gaps.gaps import find_gaps
+from ctc_helpers.phases.gaps.matrix import gap_matrix
+from ctc_helpers.views.gaps import (
+    explain_gaps,
+    gap_table,
+    gap_types,
+    gap_types_table,
+    matrix_table,
+    priorities_note,
+    problems_table,
+    suggestion_table,
+    warning_notes,
+)
+from tests import gap_samples as samples
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return samples.bank()
+
+
+def test_gap_texts_of_one_area(bank):
+    found = find_gaps(samples.current(), samples.planted_priorities(), wave=2025,
+                      area="norra-hamnen")  # fmt: skip
+    gaps = explain_gaps(found, bank=bank, labels={"family_conflict": "Konflikter i familjen"},
+                        lang="sv")  # fmt: skip
+    assert list(gaps.columns) == [*found.columns, "label", "explanation"]
+    conflict = gaps.loc[gaps["factor"].eq("family_conflict"), "explanation"].item()
+    assert conflict == "Ingen insats i området riktar sig mot Konflikter i familjen."
+    funding = gaps.loc[gaps["gap"].eq("funding_ending"), "explanation"].item()
+    assert "2026-06-30" in funding and "2027-10-01" in funding
+    assert set(gaps["label"]) == {t(f"res_gap_{g}", "sv") for g in found["gap"]}
+
+
+def test_harmful_programme_is_explained_with_the_bank_evidence(bank):
+    gaps = explain_gaps(samples.planted_gaps(), bank=bank, lang="en")
+    row = gaps.loc[gaps["programme"].eq("Studiebesök på anstalt")].iloc[0]
+    entry = bank.programme(row["bank_id"])
+    assert row["explanation"] == (
+        f"Studiebesök på anstalt: {entry['effect_evidence_en']} (source: {entry['effect_source']})."
+    )
+    reach = gaps.loc[gaps["gap"].eq("low_reach") & gaps["area"].eq("solvik")].iloc[0]
+    # Positive Action reaches 160 of the 1172 pupils of åk 6-9 in Solvik: 14 %
+    assert (
+        "reaches 14% of the eligible population (160 of 1172); the threshold is 30%"
+        in (reach["explanation"])
+    )
+    twin = gaps.loc[gaps["gap"].eq("duplication") & gaps["area"].eq("solvik")].iloc[0]
+    assert twin["explanation"].startswith("2 programmes (Positive Action / Studiecoacher)")
+    level = load_inventory_schema().choice_labels("prevention_levels", "en")["universal"]
+    assert f"at the same level ({level})" in twin["explanation"]
+
+
+def test_gap_types_are_named_and_explained_in_both_languages():
+    for lang in ("sv", "en"):
+        types = gap_types(lang)
+        assert types["gap"].tolist() == list(GAP_TYPES)
+        assert types["label"].str.len().gt(5).all() and types["description"].str.len().gt(20).all()
+        table = gap_types_table(lang).frame
+        assert table.iloc[:, 0].tolist() == types["label"].tolist()
+
+
+def test_display_tables(bank):
+    demo, planted = samples.demo(), samples.planted_gaps()
+    matrix = gap_matrix(samples.current(), samples.planted_priorities(), area="solvik")
+    table = matrix_table(matrix, bank=bank, lang="en")
+    assert "Positive Action" in set(table.frame["Programme"])
+    assert "14%" in set(table.frame["Reach"])  # 160 / 1172
+    gaps = gap_table(planted, bank=bank, lang="en")
+    assert "Area" in gaps.frame.columns and len(gaps.frame) == len(planted)
+    assert (
+        gaps.frame["Explanation"].tolist()
+        == explain_gaps(planted, bank=bank, lang="en")["explanation"].tolist()
+    )
+    empty = gap_table(planted.iloc[:0], bank=bank, lang="en").frame
+    assert empty.iloc[0, 0] == t("res_no_gaps", "en")
+    assert warning_notes(demo, "sv", area="solvik") is None
+    assert "Lindhöjden" in warning_notes(demo, "sv", area="lindhojden").data
+    assert problems_table(demo, "sv") is None
+
+
+def test_priorities_note_and_suggestions(bank):
+    priorities = samples.planted_priorities()
+    note = priorities_note(priorities.loc[priorities["area"].eq("solvik")], area="solvik",
+                           area_names={"solvik": "Solvik"}, lang="en").data  # fmt: skip
+    assert "Solvik" in note and not note.startswith("- ")
+    city = priorities_note(priorities, area="all", lang="en").data
+    assert city.count("\n- ") == priorities["area"].nunique() - 1
+    assert priorities_note(priorities.iloc[:0], area="all", lang="sv").data == t(
+        "res_prio_none", "sv"
+    )
+    from ctc_helpers.phases.gaps.suggestions import suggest_for_gaps
+
+    suggestions = suggest_for_gaps(samples.planted_gaps(), bank=bank, programmes=samples.current())
+    table = suggestion_table(suggestions, bank=bank, lang="en").frame
+    assert len(table) == len(suggestions) and "Area" in table.columns
+    names = dict(zip(bank.programmes["programme_id"], bank.programmes["name"], strict=True))
+    assert table["Programme"].tolist() == suggestions["programme_id"].map(names).tolist()
+    none = suggestion_table(suggestions.iloc[:0], lang="en").frame
+    assert none.iloc[0, 0] == t("res_no_suggestions", "en")
