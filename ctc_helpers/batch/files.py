@@ -164,7 +164,8 @@ class OutputLock:
     FolderInUseError
         On entering, when another living run holds the folder.
     OSError
-        When the folder or its lock file cannot be created (read-only, missing parent ...).
+        When the folder or its lock file cannot be created (read-only, full, a file in the
+        way ...); ``filename`` is the path that failed.
     """
 
     def __init__(self, output_dir: str | Path, *, lang: str = "sv") -> None:
@@ -179,8 +180,12 @@ class OutputLock:
             held[1] += 1
             self.fd = held[0].fd
             return self
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:  # name the folder the user chose, not the hidden lock file
+            named = exc.filename if exc.filename not in (None, str(self.path)) else self.folder
+            raise OSError(exc.errno, exc.strerror, str(named)) from exc
         try:
             self._acquire(fd)
             self._record(fd)
