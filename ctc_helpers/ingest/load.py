@@ -298,7 +298,8 @@ def command_validate(args) -> int:
 
 
 def command_ingest(args) -> int:
-    """``ctc ingest FILE ... [--out DIR]``: validate, then store the result (exit 0)."""
+    """``ctc ingest FILE ... [--out DIR]``: validate, then store the result; exit 0, or 1 when
+    rows were quarantined (unless ``--allow-quarantine``)."""
     result = _load_from_args(args)
     out = args.out if args.out is not None else DEFAULT_INGEST_DIR
     written = write_ingest(result, out)
@@ -312,7 +313,7 @@ def command_ingest(args) -> int:
             files=", ".join(p.name for p in written.values()),
         )
     )
-    return 0
+    return 0 if result.clean or getattr(args, "allow_quarantine", False) else 1
 
 
 def _load_from_args(args) -> IngestResult:
