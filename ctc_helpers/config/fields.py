@@ -24,6 +24,7 @@ from ctc_helpers.config.messages import problem
 
 __all__ = [
     "FileModel",
+    "OpenModel",
     "Texts",
     "Text",
     "TextOrTexts",
@@ -41,6 +42,12 @@ class FileModel(BaseModel):
     """Base of the file models: unknown keys refused, no silent conversion of values."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class OpenModel(FileModel):
+    """An entry that may carry more keys than the workbench reads (documentation, rules)."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 def _text(value: Any) -> str:

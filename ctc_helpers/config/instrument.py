@@ -23,13 +23,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from ctc_helpers.config.yaml_load import LOADER as _YAML_LOADER
-from ctc_helpers.errors import ConfigError, InputFileError
-from ctc_helpers.i18n import LANGUAGES, text_of
+from ctc_helpers.config.files import parse_yaml, read_bytes, read_yaml_file
+from ctc_helpers.config.instrument_file import (
+    DOMAINS,
+    InstrumentFile,
+    Known,
+    RespondentsFile,
+    id_problems,
+)
+from ctc_helpers.config.messages import check, raise_problems, validate
+from ctc_helpers.errors import InputFileError
+from ctc_helpers.i18n import text_of
 from ctc_helpers.paths import SCHEMA_DIR
-from ctc_helpers.vocab import FACTOR_KINDS
 
 __all__ = [
     "ResponseSet",
@@ -44,22 +50,10 @@ __all__ = [
     "load_respondent_schema",
     "load_areas",
     "DEFAULT_INSTRUMENT",
+    "DOMAINS",
 ]
 
 DEFAULT_INSTRUMENT = SCHEMA_DIR / "instrument.yaml"
-
-DOMAINS = ("community", "family", "school", "individual")
-BEHAVIOUR_RULES = {
-    "any_at_least": ("items", "min_code"),
-    "count_at_least": ("items", "min_code", "min_count"),
-    "sum_at_least": ("items", "threshold", "min_items"),
-}
-VALIDITY_RULES = {
-    **BEHAVIOUR_RULES,
-    "code_in": ("item", "codes"),
-    "pair_greater": ("pairs",),
-    "min_answered_share": ("share",),
-}
 
 
 @dataclass(frozen=True)
@@ -219,7 +213,7 @@ class Instrument:
 
 
 # --------------------------------------------------------------------------------------------
-# Loading and validation of the instrument
+# Loading and validation of the instrument (the model: ctc_helpers.config.instrument_file)
 
 
 def load_instrument(path: str | Path | None = None) -> Instrument:
@@ -231,14 +225,15 @@ def load_instrument(path: str | Path | None = None) -> Instrument:
 
     Raises
     ------
-    ConfigError
-        With a message naming the file, the entry and the offending value.
+    ConfigFileError
+        Listing every problem with the file, the key path (``factors[family_conflict].domain``)
+        and the offending value.
     """
     path = Path(path) if path is not None else DEFAULT_INSTRUMENT
-    content = _read_bytes(path)
+    content = read_bytes(path, what="instrument")
     key = (str(path), hashlib.sha256(content).hexdigest())
     if key not in _PARSED:
-        _remember(key, _parse_instrument(path, _parse_yaml(path, content), key[1]))
+        _remember(key, _parse_instrument(path, parse_yaml(content, name=path.name), key[1]))
     return _PARSED[key]
 
 
@@ -253,223 +248,60 @@ def _remember(key: tuple[str, str], value: Any) -> None:
     _PARSED[key] = value
 
 
-def _parse_instrument(path: Path, raw: dict, checksum: str) -> Instrument:
-    where = path.name
-    head = _mapping(raw, "instrument", where)
-    response_sets = _parse_response_sets(_mapping(raw, "response_sets", where), where)
-    items = _parse_items(_list(raw, "items", where), response_sets, where)
-    instrument = Instrument(
-        id=str(_required(head, "id", f"{where}: instrument")),
-        version=str(_required(head, "version", f"{where}: instrument")),
-        title=_texts(head, "title", f"{where}: instrument"),
-        notice=_texts(head, "notice", f"{where}: instrument"),
-        response_sets=response_sets,
+def _parse_instrument(path: Path, raw: Any, checksum: str) -> Instrument:
+    model, problems = check(InstrumentFile, raw, context=Known())
+    raise_problems(path.name, problems or id_problems(model))
+    sets = {
+        set_id: ResponseSet(
+            id=set_id,
+            label=entry.label.as_dict(),
+            codes=tuple(o.code for o in entry.options),
+            scores=tuple(None if o.score is None else float(o.score) for o in entry.options),
+            option_labels=tuple({"sv": o.sv, "en": o.en} for o in entry.options),
+        )
+        for set_id, entry in model.response_sets.items()
+    }
+    items = {i.id: Item(i.id, sets[i.response_set], i.text.as_dict()) for i in model.items}
+    head = model.instrument
+    return Instrument(
+        id=head.id,
+        version=head.version,
+        title=head.title.as_dict(),
+        notice=head.notice.as_dict(),
+        response_sets=sets,
         items=items,
-        factors=tuple(_parse_factor(e, items, where) for e in _list(raw, "factors", where)),
-        behaviours=tuple(
-            _parse_behaviour(e, items, where) for e in _list(raw, "behaviours", where)
+        factors=tuple(
+            Factor(
+                id=f.id,
+                domain=f.domain,
+                kind=f.kind,
+                label=f.label.as_dict(),
+                description=f.description.as_dict(),
+                items=tuple((i.id, i.reverse) for i in f.items),
+                min_items=f.min_items,
+                cutpoint={
+                    **f.cutpoint.model_dump(exclude_none=True),
+                    "flag": float(f.cutpoint.flag),
+                    "high": float(f.cutpoint.high),
+                },
+            )
+            for f in model.factors
         ),
-        validity=tuple(_parse_validity(e, items, where) for e in _list(raw, "validity", where)),
-        composites=tuple(_parse_composite(e, where) for e in raw.get("composites") or []),
-        defaults=raw.get("defaults") or {},
+        behaviours=tuple(
+            Behaviour(b.id, b.group, b.label.as_dict(), b.rule.as_dict()) for b in model.behaviours
+        ),
+        validity=tuple(
+            ValidityRule(v.id, v.label.as_dict(), v.exclude, v.rule.as_dict())
+            for v in model.validity
+        ),
+        composites=tuple(
+            Composite(c.id, c.kind, c.label.as_dict(), c.min_flagged, c.min_scored_share)
+            for c in model.composites
+        ),
+        defaults=model.defaults,
         path=path,
         checksum=checksum,
     )
-    _check_unique_ids(instrument, where)
-    return instrument
-
-
-def _read_yaml(path: Path) -> tuple[dict, str]:
-    content = _read_bytes(path)
-    return _parse_yaml(path, content), hashlib.sha256(content).hexdigest()
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the file {path}: {exc.strerror}.") from None
-
-
-def _parse_yaml(path: Path, content: bytes) -> dict:
-    try:
-        data = yaml.load(content.decode("utf-8"), Loader=_YAML_LOADER)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name} is not a valid YAML file: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path.name} must contain a mapping of sections at the top level.")
-    return data
-
-
-def _required(entry: dict, key: str, where: str) -> Any:
-    if not isinstance(entry, dict) or entry.get(key) is None:
-        raise ConfigError(f"{where}: the key {key!r} is missing.")
-    return entry[key]
-
-
-def _mapping(entry: dict, key: str, where: str) -> dict:
-    value = _required(entry, key, where)
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: {key!r} must be a mapping, not {type(value).__name__}.")
-    return value
-
-
-def _list(entry: dict, key: str, where: str) -> list:
-    value = _required(entry, key, where)
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"{where}: {key!r} must be a non-empty list.")
-    return value
-
-
-def _texts(entry: dict, key: str, where: str) -> dict[str, str]:
-    value = _required(entry, key, where)
-    if not isinstance(value, dict) or any(not value.get(lang) for lang in LANGUAGES):
-        raise ConfigError(
-            f"{where}: {key!r} needs a text in each language ({', '.join(LANGUAGES)}), got {value!r}."
-        )
-    return {lang: str(value[lang]) for lang in LANGUAGES}
-
-
-def _parse_response_sets(raw: dict, where: str) -> dict[str, ResponseSet]:
-    sets = {}
-    for set_id, entry in raw.items():
-        here = f"{where}: response set {set_id!r}"
-        options = _list(entry, "options", here)
-        codes = tuple(int(_required(o, "code", here)) for o in options)
-        if codes != tuple(range(1, len(codes) + 1)):
-            raise ConfigError(f"{here}: codes must be 1..{len(codes)} in order, got {list(codes)}.")
-        scores = tuple(None if o.get("score") is None else float(o["score"]) for o in options)
-        if all(s is None for s in scores):
-            raise ConfigError(f"{here}: at least one option needs a score.")
-        labels = tuple({lang: str(o.get(lang, "")) for lang in LANGUAGES} for o in options)
-        for code, label in zip(codes, labels, strict=True):
-            if not all(label.values()):
-                raise ConfigError(f"{here}: option {code} needs a label in sv and en.")
-        sets[set_id] = ResponseSet(set_id, _texts(entry, "label", here), codes, scores, labels)
-    return sets
-
-
-def _parse_items(raw: list, response_sets: dict[str, ResponseSet], where: str) -> dict[str, Item]:
-    items: dict[str, Item] = {}
-    for entry in raw:
-        item_id = str(_required(entry, "id", f"{where}: items"))
-        here = f"{where}: item {item_id!r}"
-        if item_id in items:
-            raise ConfigError(f"{here} is defined twice.")
-        set_id = _required(entry, "response_set", here)
-        if set_id not in response_sets:
-            raise ConfigError(
-                f"{here} uses the response set {set_id!r}, which is not defined under"
-                f" response_sets (defined: {', '.join(response_sets)})."
-            )
-        items[item_id] = Item(item_id, response_sets[set_id], _texts(entry, "text", here))
-    return items
-
-
-def _check_items(ids: list, items: dict[str, Item], here: str) -> None:
-    unknown = [i for i in ids if i not in items]
-    if unknown:
-        raise ConfigError(f"{here} refers to items not defined under items: {', '.join(unknown)}.")
-
-
-def _choice(entry: dict, key: str, allowed: tuple[str, ...], here: str) -> str:
-    value = _required(entry, key, here)
-    if value not in allowed:
-        raise ConfigError(f"{here}: {key} is {value!r}; allowed: {', '.join(allowed)}.")
-    return value
-
-
-def _parse_factor(entry: dict, items: dict[str, Item], where: str) -> Factor:
-    factor_id = str(_required(entry, "id", f"{where}: factors"))
-    here = f"{where}: factor {factor_id!r}"
-    item_entries = _list(entry, "items", here)
-    pairs = tuple(
-        (str(_required(e, "id", here)), bool(e.get("reverse", False))) for e in item_entries
-    )
-    _check_items([i for i, _ in pairs], items, here)
-    min_items = int(_required(entry, "min_items", here))
-    if not 1 <= min_items <= len(pairs):
-        raise ConfigError(f"{here}: min_items is {min_items}; it must be 1..{len(pairs)}.")
-    return Factor(
-        id=factor_id,
-        domain=_choice(entry, "domain", DOMAINS, here),
-        kind=_choice(entry, "kind", FACTOR_KINDS, here),
-        label=_texts(entry, "label", here),
-        description=_texts(entry, "description", here),
-        items=pairs,
-        min_items=min_items,
-        cutpoint=_parse_cutpoint(_mapping(entry, "cutpoint", here), here),
-    )
-
-
-def _parse_cutpoint(raw: dict, here: str) -> dict[str, Any]:
-    method = _choice(raw, "method", ("percentile", "fixed"), f"{here} cutpoint")
-    flag, high = float(_required(raw, "flag", here)), float(_required(raw, "high", here))
-    if method == "percentile" and not (0 < flag < 100 and 0 < high < 100):
-        raise ConfigError(f"{here}: percentile cut points must lie between 0 and 100.")
-    if method == "fixed" and not raw.get("version"):
-        raise ConfigError(f"{here}: fixed cut points need a 'version' naming their source.")
-    return {**raw, "flag": flag, "high": high}
-
-
-def _check_rule(rule: dict, kinds: dict, items: dict[str, Item], here: str) -> dict:
-    kind = _choice(rule, "kind", tuple(kinds), f"{here} rule")
-    for key in kinds[kind]:
-        _required(rule, key, f"{here} rule")
-    if "items" in rule:
-        _check_items(list(rule["items"]), items, here)
-    if "item" in rule:
-        _check_items([rule["item"]], items, here)
-    if "pairs" in rule:
-        _check_items([i for pair in rule["pairs"] for i in pair], items, here)
-    return dict(rule)
-
-
-def _parse_behaviour(entry: dict, items: dict[str, Item], where: str) -> Behaviour:
-    behaviour_id = str(_required(entry, "id", f"{where}: behaviours"))
-    here = f"{where}: behaviour {behaviour_id!r}"
-    rule = _check_rule(_mapping(entry, "rule", here), BEHAVIOUR_RULES, items, here)
-    return Behaviour(behaviour_id, str(entry.get("group", "")), _texts(entry, "label", here), rule)
-
-
-def _parse_validity(entry: dict, items: dict[str, Item], where: str) -> ValidityRule:
-    rule_id = str(_required(entry, "id", f"{where}: validity"))
-    here = f"{where}: validity rule {rule_id!r}"
-    rule = _check_rule(_mapping(entry, "rule", here), VALIDITY_RULES, items, here)
-    return ValidityRule(
-        rule_id, _texts(entry, "label", here), bool(entry.get("exclude", True)), rule
-    )
-
-
-def _parse_composite(entry: dict, where: str) -> Composite:
-    composite_id = str(_required(entry, "id", f"{where}: composites"))
-    here = f"{where}: composite {composite_id!r}"
-    share = float(_required(entry, "min_scored_share", here))
-    if not 0 < share <= 1:
-        raise ConfigError(f"{here}: min_scored_share is {share}; it must be in (0, 1].")
-    return Composite(
-        composite_id,
-        _choice(entry, "kind", FACTOR_KINDS, here),
-        _texts(entry, "label", here),
-        int(_required(entry, "min_flagged", here)),
-        share,
-    )
-
-
-def _check_unique_ids(instrument: Instrument, where: str) -> None:
-    ids = [
-        *instrument.factor_ids,
-        *(b.id for b in instrument.behaviours),
-        *(c.id for c in instrument.composites),
-    ]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ConfigError(
-            f"{where}: measure ids must be unique; repeated: {', '.join(duplicates)}."
-        )
-    clash = sorted(set(ids) & set(instrument.items))
-    if clash:
-        raise ConfigError(f"{where}: ids used both as item and measure: {', '.join(clash)}.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -538,15 +370,16 @@ class RespondentSchema:
 def load_respondent_schema(path: str | Path | None = None) -> RespondentSchema:
     """Read ``data_schema/respondents.yaml`` (or another file of the same shape)."""
     path = Path(path) if path is not None else SCHEMA_DIR / "respondents.yaml"
-    content = _read_bytes(path)
+    content = read_bytes(path, what="schema")
     key = (f"respondents:{path}", hashlib.sha256(content).hexdigest())
     if key not in _PARSED:
-        raw, where = _parse_yaml(path, content), path.name
+        raw = parse_yaml(content, name=path.name)
+        model = validate(RespondentsFile, raw, file=path.name)
         schema = RespondentSchema(
-            columns=tuple(_list(raw, "columns", where)),
-            grades=tuple(_list(raw, "grades", where)),
-            sexes=tuple(_list(raw, "sexes", where)),
-            total_code=str(_required(raw, "total_code", where)),
+            columns=tuple(c.model_dump(exclude_unset=True) for c in model.columns),
+            grades=tuple(g.model_dump(exclude_unset=True) for g in model.grades),
+            sexes=tuple(s.model_dump(exclude_unset=True) for s in model.sexes),
+            total_code=model.total_code,
         )
         _remember(key, schema)
     return _PARSED[key]
@@ -558,7 +391,7 @@ def load_areas(path: str | Path) -> pd.DataFrame:
     Returns columns ``area_id, name, municipality`` (all strings), one row per area.
     """
     path = Path(path)
-    schema, _ = _read_yaml(SCHEMA_DIR / "areas.yaml")
+    schema, _ = read_yaml_file(SCHEMA_DIR / "areas.yaml", what="schema")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -12,16 +12,18 @@ import re
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-import yaml
+from pydantic import BeforeValidator
 
-from ctc_helpers.config.yaml_load import load_yaml
-from ctc_helpers.errors import ConfigError
-from ctc_helpers.i18n import LANGUAGES, text_of
+from ctc_helpers.config.fields import OpenModel, Text, Texts, nonempty_list, whole
+from ctc_helpers.config.files import read_yaml_file
+from ctc_helpers.config.instrument import load_instrument, load_respondent_schema
+from ctc_helpers.config.messages import validate
+from ctc_helpers.i18n import text_of
 from ctc_helpers.paths import SCHEMA_DIR
-from ctc_helpers.vocab import CITY, TOTAL
+from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 
 __all__ = [
     "DEFAULT_BANK",
@@ -37,9 +39,16 @@ __all__ = [
     "GAP_TYPES",
     "FlaggedProgrammeWarning",
     "InventorySchema",
+    "InventorySchemaFile",
     "load_inventory_schema",
     "parse_target",
+    "parse_grades",
+    "parse_ages",
     "survey_ages",
+    "normalise",
+    "factor_kinds",
+    "behaviour_ids",
+    "ID_PATTERN",
 ]
 
 DEFAULT_BANK = SCHEMA_DIR / "programme_bank.yaml"
@@ -65,37 +74,20 @@ GAP_TYPES = (
 _PUNCT = re.compile(r"[.,()'\"’:!?]")
 _SPACE = re.compile(r"[\s_\-–—/]+")
 _DASH = re.compile(r"\s*[-–—]\s*")
-_ID = re.compile(r"[a-z0-9][a-z0-9_]*")
+ID_PATTERN = r"[a-z0-9][a-z0-9_]*"  # a programme id
 
 
 class FlaggedProgrammeWarning(UserWarning):
     """An inventory lists a programme whose evaluations found no effect or harm."""
 
 
-def _norm(text: object) -> str:
-    """Case-, space-, dash- and punctuation-insensitive key of a name or header."""
+def normalise(text: object) -> str:
+    """Case-, space-, dash- and punctuation-insensitive key of a name or header.
+
+    >>> normalise("ÖPP – Föräldramöten") == normalise("öpp föräldramöten")
+    True
+    """
     return _SPACE.sub(" ", _PUNCT.sub("", str(text).casefold())).strip()
-
-
-def _read_yaml(path: Path, what: str) -> dict:
-    try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the {what} {path}: {exc.strerror}.") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"The {what} {Path(path).name} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"The {what} {Path(path).name} must hold keys and values at the top.")
-    return data
-
-
-def _texts(value: Any, where: str, key: str) -> dict[str, str]:
-    if not isinstance(value, dict) or any(not value.get(lang) for lang in LANGUAGES):
-        raise ConfigError(
-            f"{where}: {key!r} needs a text in each language ({', '.join(LANGUAGES)}),"
-            f" got {value!r}."
-        )
-    return {lang: str(value[lang]) for lang in LANGUAGES}
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,7 +119,9 @@ class InventorySchema:
     def header_map(self) -> dict[str, str]:
         """Normalised header spelling -> column name."""
         return {
-            _norm(a): c["name"] for c in self.columns for a in [c["name"], *c.get("aliases", [])]
+            normalise(a): c["name"]
+            for c in self.columns
+            for a in [c["name"], *c.get("aliases", [])]
         }
 
     def choice_ids(self, vocabulary: str) -> tuple[str, ...]:
@@ -136,7 +130,7 @@ class InventorySchema:
     def choice_map(self, vocabulary: str) -> dict[str, str]:
         """Normalised spelling -> id for ``prevention_levels`` or ``settings``."""
         entries = getattr(self, vocabulary)
-        return {_norm(a): e["id"] for e in entries for a in [e["id"], *e.get("aliases", [])]}
+        return {normalise(a): e["id"] for e in entries for a in [e["id"], *e.get("aliases", [])]}
 
     def choice_labels(self, vocabulary: str, lang: str | None = None) -> dict[str, str]:
         return {e["id"]: text_of(e["label"], lang) for e in getattr(self, vocabulary)}
@@ -144,7 +138,7 @@ class InventorySchema:
     @cached_property
     def grade_map(self) -> dict[str, str]:
         return {
-            _norm(a): g["code"] for g in self.grades for a in [g["code"], *g.get("aliases", [])]
+            normalise(a): g["code"] for g in self.grades for a in [g["code"], *g.get("aliases", [])]
         }
 
     @cached_property
@@ -155,6 +149,35 @@ class InventorySchema:
         return next((c for c, y in self.grade_years.items() if y == year), None)
 
 
+class _Column(OpenModel):
+    name: Text
+    label: Texts
+    aliases: list[str] = []
+
+
+class _Choice(OpenModel):
+    id: Text
+    label: Texts
+    aliases: list[str] = []
+
+
+class _Grade(OpenModel):
+    code: Text
+    year: whole(minimum=0)
+    label: Texts
+    aliases: list[str | int] = []
+
+
+class InventorySchemaFile(OpenModel):
+    """``data_schema/inventory.yaml``: the columns and vocabularies of a programme inventory."""
+
+    columns: Annotated[list[_Column], BeforeValidator(nonempty_list)]
+    prevention_levels: Annotated[list[_Choice], BeforeValidator(nonempty_list)]
+    settings: Annotated[list[_Choice], BeforeValidator(nonempty_list)]
+    grades: Annotated[list[_Grade], BeforeValidator(nonempty_list)]
+    age_offset: whole(minimum=0)
+
+
 @cache
 def load_inventory_schema(path: Path = INVENTORY_SCHEMA) -> InventorySchema:
     """Read ``data_schema/inventory.yaml`` (cached).
@@ -163,16 +186,18 @@ def load_inventory_schema(path: Path = INVENTORY_SCHEMA) -> InventorySchema:
     >>> schema.grade_years["ak7"], schema.age_offset
     (7, 6)
     """
-    raw = _read_yaml(path, "inventory schema")
-    for key in ("columns", "prevention_levels", "settings", "grades", "age_offset"):
-        if key not in raw:
-            raise ConfigError(f"{Path(path).name}: the key {key!r} is missing.")
+    raw, _ = read_yaml_file(path, what="schema")
+    model = validate(InventorySchemaFile, raw, file=Path(path).name)
+
+    def entries(section: list) -> tuple[dict[str, Any], ...]:
+        return tuple(e.model_dump(exclude_unset=True) for e in section)
+
     return InventorySchema(
-        columns=tuple(raw["columns"]),
-        prevention_levels=tuple(raw["prevention_levels"]),
-        settings=tuple(raw["settings"]),
-        grades=tuple(raw["grades"]),
-        age_offset=int(raw["age_offset"]),
+        columns=entries(model.columns),
+        prevention_levels=entries(model.prevention_levels),
+        settings=entries(model.settings),
+        grades=entries(model.grades),
+        age_offset=model.age_offset,
     )
 
 
@@ -200,9 +225,9 @@ def parse_target(
     grades, ages = str(grades or "").strip(), str(ages or "").strip()
     if not grades and not ages:
         raise ValueError("no_target")
-    codes = _parse_grades(grades, schema) if grades else ()
+    codes = parse_grades(grades, schema) if grades else ()
     if ages:
-        low, high = _parse_ages(ages)
+        low, high = parse_ages(ages)
     else:
         years = [schema.grade_years[c] for c in codes]
         low, high = min(years) + schema.age_offset, max(years) + schema.age_offset
@@ -212,11 +237,12 @@ def parse_target(
     return low, high, codes
 
 
-def _parse_grades(text: str, schema: InventorySchema) -> tuple[str, ...]:
+def parse_grades(text: str, schema: InventorySchema) -> tuple[str, ...]:
+    """Grade codes of a text such as "ak7-ak9" or "åk 6;gy 1" (ValueError ``bad_grades``)."""
     years: set[int] = set()
     for part in re.split(r"[;,]", text):
         ends = [p for p in _DASH.split(part.strip()) if p]
-        codes = [schema.grade_map.get(_norm(p)) for p in ends]
+        codes = [schema.grade_map.get(normalise(p)) for p in ends]
         if not 1 <= len(ends) <= 2 or None in codes:
             raise ValueError("bad_grades")
         first, last = (schema.grade_years[c] for c in (codes[0], codes[-1]))
@@ -226,7 +252,8 @@ def _parse_grades(text: str, schema: InventorySchema) -> tuple[str, ...]:
     return tuple(schema.grade_of_year(y) for y in sorted(years))
 
 
-def _parse_ages(text: str) -> tuple[int, int]:
+def parse_ages(text: str) -> tuple[int, int]:
+    """The age range of a text such as "10-14", "13 år" (ValueError ``bad_ages``)."""
     match = re.fullmatch(r"(\d{1,2})(?:\s*[-–—]\s*(\d{1,2}))?\s*(?:år|years?)?", text.casefold())
     if not match:
         raise ValueError("bad_ages")
@@ -243,8 +270,6 @@ def survey_ages(schema: InventorySchema | None = None) -> tuple[int, int]:
     >>> survey_ages()
     (12, 17)
     """
-    from ctc_helpers.config.instrument import load_respondent_schema
-
     schema = schema or load_inventory_schema()
     years = load_respondent_schema().grade_years.values()
     return min(years) + schema.age_offset, max(years) + schema.age_offset
@@ -254,22 +279,28 @@ def survey_ages(schema: InventorySchema | None = None) -> tuple[int, int]:
 # Factors and behaviours known to the instrument (an Instrument or a measures table)
 
 
-def _factor_kinds(instrument: Any = None) -> dict[str, str]:
+def factor_kinds(instrument: Any = None) -> dict[str, str]:
+    """Factor id -> ``risk``/``protective`` of an instrument (default: the default instrument) or
+    a measures table with ``measure, measure_kind``."""
     if instrument is None:
-        from ctc_helpers.config.instrument import load_instrument
-
         instrument = load_instrument()
     if isinstance(instrument, pd.DataFrame):
-        rows = instrument.loc[instrument["measure_kind"].isin(("risk", "protective"))]
+        rows = instrument.loc[instrument["measure_kind"].isin(FACTOR_KINDS)]
         return dict(zip(rows["measure"], rows["measure_kind"], strict=True))
     return {f.id: f.kind for f in instrument.factors}
 
 
-def _behaviour_ids(instrument: Any = None) -> set[str]:
+def behaviour_ids(instrument: Any = None) -> set[str]:
+    """The behaviour ids of an instrument (default: the default instrument) or measures table."""
     if instrument is None:
-        from ctc_helpers.config.instrument import load_instrument
-
         instrument = load_instrument()
     if isinstance(instrument, pd.DataFrame):
         return set(instrument.loc[instrument["measure_kind"].eq("behaviour"), "measure"])
     return {b.id for b in instrument.behaviours}
+
+
+# The private names that modules of phases/gaps still import (being moved to the public ones).
+_norm = normalise
+_factor_kinds = factor_kinds
+_parse_ages = parse_ages
+_parse_grades = parse_grades

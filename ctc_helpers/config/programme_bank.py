@@ -3,6 +3,11 @@ evidence ratings, the factors and outcomes they target, and programmes flagged b
 evaluations found no effect or harm. :func:`load_programme_bank` reads and validates it (plus
 any local additions) and :class:`ProgrammeBank` finds a programme by id, name or alias.
 
+The files are described by the pydantic models :class:`BankFile` (the bank) and
+:class:`ProgrammeFile` (a user's own programmes); every problem of a file is reported at once,
+naming the file, the programme id, the key and the value. Checks across files (an id or a name
+used twice) follow once every file is valid.
+
 Part of the resource and gap analysis; the overview is in :mod:`ctc_helpers.phases.gaps.inputs`.
 
 >>> bank = load_programme_bank()
@@ -15,40 +20,232 @@ True
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainValidator,
+    ValidationInfo,
+    model_validator,
+)
 
+from ctc_helpers.config.fields import FileModel, Text, Texts, choice, id_text, nonempty_list, whole
+from ctc_helpers.config.files import read_yaml_file
 from ctc_helpers.config.inventory import (
-    _ID,
     DEFAULT_BANK,
     EFFECTS,
     FLAGGED_EFFECTS,
     FLAGGED_RATINGS,
+    ID_PATTERN,
     TAGS,
     InventorySchema,
-    _behaviour_ids,
-    _factor_kinds,
-    _norm,
-    _read_yaml,
-    _texts,
+    behaviour_ids,
+    factor_kinds,
     load_inventory_schema,
+    normalise,
 )
-from ctc_helpers.errors import ConfigError
+from ctc_helpers.config.messages import ConfigFileError, Problem, check, key_path, raise_problems
+from ctc_helpers.config.messages import problem as config_problem
 from ctc_helpers.i18n import check_language
 from ctc_helpers.paths import resolve_path
 
 __all__ = [
     "ProgrammeBank",
+    "BankFile",
+    "ProgrammeFile",
     "load_programme_bank",
 ]
 
 
 # --------------------------------------------------------------------------------------------
-# The programme bank
+# The files as models (the validation context holds the vocabularies entries are checked against)
+
+
+@dataclass
+class _Vocabulary:
+    factors: dict[str, str]  # factor id -> kind (default instrument and the one given)
+    behaviours: set[str]
+    schema: InventorySchema
+    user_file: bool = False  # a user's programme file (override: true allowed)
+    ratings: dict[str, tuple[int, bool]] | None = None  # rating -> (rank, tested), once known
+    groups: set[str] | None = None  # outcome groups, once known
+
+
+def _known_id(value: Any, known: Any, what: str) -> str:
+    if not isinstance(value, str) or value not in known:
+        close = difflib.get_close_matches(str(value), sorted(known), n=1)
+        if close:
+            raise config_problem(f"cfg_bank_unknown_{what}_close", close=close[0])
+        raise config_problem(f"cfg_bank_unknown_{what}")
+    return value
+
+
+def _factor(value: Any, info: ValidationInfo) -> str:
+    return _known_id(value, info.context.factors, "factor")
+
+
+def _behaviour(value: Any, info: ValidationInfo) -> str:
+    return _known_id(value, info.context.behaviours, "behaviour")
+
+
+FactorId = Annotated[str, PlainValidator(_factor)]
+BehaviourId = Annotated[str, PlainValidator(_behaviour)]
+
+
+class Rating(FileModel):
+    id: Text
+    rank: whole()
+    tested: bool
+    label: Texts
+    description: Texts
+
+
+def _ratings_complete(ratings: list[Rating], info: ValidationInfo) -> list[Rating]:
+    ids = [r.id for r in ratings]
+    needed = sorted({"not_rated", *FLAGGED_RATINGS} - set(ids))
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if needed or twice:
+        raise config_problem("cfg_bank_ratings", needed=needed or "-", twice=twice or "-")
+    info.context.ratings = {r.id: (r.rank, r.tested) for r in ratings}
+    return ratings
+
+
+class OutcomeGroup(FileModel):
+    id: Text
+    behaviours: Annotated[list[BehaviourId], BeforeValidator(nonempty_list)]
+    label: Texts
+
+
+def _note_groups(raw: Any, info: ValidationInfo) -> Any:
+    if isinstance(raw, list):
+        ids = [g.get("id") for g in raw if isinstance(g, dict)]
+        info.context.groups = {i for i in ids if isinstance(i, str)}
+    return nonempty_list(raw)
+
+
+def _group(value: Any, info: ValidationInfo) -> str:
+    groups = info.context.groups
+    if not isinstance(value, str) or (groups is not None and value not in groups):
+        raise config_problem("cfg_choice", allowed=sorted(groups or ()))
+    return value
+
+
+class FactorOutcome(FileModel):
+    outcomes: Annotated[
+        list[Annotated[str, PlainValidator(_group)]], BeforeValidator(nonempty_list)
+    ]
+    tag: choice(TAGS)
+
+
+def _rating(value: Any, info: ValidationInfo) -> str:
+    ratings = info.context.ratings
+    if not isinstance(value, str) or (ratings is not None and value not in ratings):
+        raise config_problem("cfg_choice", allowed=tuple(ratings or ()))
+    return value
+
+
+def _vocabulary(name: str):
+    def check(value: Any, info: ValidationInfo) -> str:
+        allowed = info.context.schema.choice_ids(name)
+        if value not in allowed:
+            raise config_problem("cfg_choice", allowed=allowed)
+        return value
+
+    return Annotated[str, PlainValidator(check)]
+
+
+def _one_or_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else nonempty_list(value)
+
+
+def _ages(value: Any) -> tuple[int, int]:
+    whole_numbers = isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    )
+    if not whole_numbers or len(value) != 2 or not 0 <= value[0] <= value[1] <= 30:
+        raise config_problem("cfg_bank_ages")
+    return int(value[0]), int(value[1])
+
+
+def _names(value: Any) -> Any:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise config_problem("cfg_bank_aliases")
+    return [v.strip() for v in value]
+
+
+class Tags(FileModel):
+    rating: choice(TAGS)
+    factors: choice(TAGS)
+
+
+class ProgrammeEntry(FileModel):
+    """One programme; ``override`` only in a user's own file."""
+
+    id: id_text(ID_PATTERN, key="cfg_bank_id")
+    name: Text
+    aliases: Annotated[list[str], BeforeValidator(_names)] = []
+    setting: Annotated[list[_vocabulary("settings")], BeforeValidator(_one_or_list)]
+    prevention_level: Annotated[
+        list[_vocabulary("prevention_levels")], BeforeValidator(_one_or_list)
+    ]
+    ages: Annotated[tuple[int, int], PlainValidator(_ages)]
+    factors: list[FactorId]
+    behaviours: list[BehaviourId] = []
+    evidence_rating: Annotated[str, PlainValidator(_rating)]
+    evidence_source: Text
+    tags: Tags
+    effect: choice(EFFECTS) = "positive"
+    effect_evidence: Texts | None = None
+    effect_source: Text | None = None
+    caution: Texts | None = None
+    description: Texts
+    override: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> ProgrammeEntry:
+        if self.override and not info.context.user_file:
+            raise config_problem("cfg_bank_override_in_bank")
+        expected = FLAGGED_RATINGS.get(self.evidence_rating, "positive")
+        if self.effect != expected:
+            raise config_problem("cfg_bank_effect", effect=self.effect, rating=self.evidence_rating)
+        if not self.factors and not self.behaviours:
+            raise config_problem("cfg_bank_no_target")
+        if self.effect in FLAGGED_EFFECTS:
+            missing = [k for k in ("effect_evidence", "effect_source") if getattr(self, k) is None]
+            if missing:
+                raise config_problem("cfg_bank_flagged", key=missing[0])
+        return self
+
+
+Programmes = Annotated[list[ProgrammeEntry], BeforeValidator(nonempty_list)]
+
+
+class BankFile(FileModel):
+    """The programme bank (checked in this order: ratings and groups before the programmes)."""
+
+    version: str | int | float = ""
+    evidence_ratings: Annotated[
+        list[Rating], BeforeValidator(nonempty_list), AfterValidator(_ratings_complete)
+    ]
+    outcome_groups: Annotated[list[OutcomeGroup], BeforeValidator(_note_groups)]
+    factor_outcomes: dict[FactorId, FactorOutcome]
+    programmes: Programmes
+
+
+class ProgrammeFile(FileModel):
+    """A user's own programmes, added to the bank (``override: true`` replaces an entry)."""
+
+    version: str | int | float = ""
+    programmes: Programmes
+
+
+# --------------------------------------------------------------------------------------------
+# The bank
 
 
 @dataclass(frozen=True)
@@ -84,7 +281,7 @@ class ProgrammeBank:
         >>> load_programme_bank().match("ÖPP – föräldramöten", prefix=True)
         'orebro_prevention_programme'
         """
-        key = _norm(name)
+        key = normalise(name)
         if key in self.names or not prefix:
             return self.names.get(key)
         starts = [k for k in self.names if len(k) >= 3 and key.startswith(k + " ")]
@@ -135,53 +332,55 @@ def load_programme_bank(
 
     Raises
     ------
-    ConfigError
-        A file cannot be read or an entry is not valid; the message names the file, the
-        programme id and the key.
+    ConfigFileError
+        A file cannot be read or entries are not valid; the message lists every problem with the
+        file, the programme id, the key and the value.
     """
     path = Path(path) if path is not None else DEFAULT_BANK
-    raw = _read_yaml(path, "programme bank")
-    ratings = _parse_ratings(raw.get("evidence_ratings"), path.name)
-    vocab = _BankVocabulary(
-        ratings=ratings.set_index("evidence_rating"),
-        factors={**_factor_kinds(None), **_factor_kinds(instrument)},
-        behaviours=_behaviour_ids(None) | _behaviour_ids(instrument),
+    raw, _ = read_yaml_file(path, what="programme_bank")
+    vocab = _Vocabulary(
+        factors={**factor_kinds(None), **factor_kinds(instrument)},
+        behaviours=behaviour_ids(None) | behaviour_ids(instrument),
         schema=load_inventory_schema(),
     )
-    groups = _parse_outcome_groups(raw.get("outcome_groups"), path.name, vocab)
-    outcomes = _parse_factor_outcomes(raw.get("factor_outcomes"), path.name, vocab, groups)
-    entries = _parse_programmes(raw, path, vocab, allow_override=False)
+    bank, problems = check(BankFile, raw, context=vocab)
+    raise_problems(path.name, problems or _twice(bank.programmes))
+    entries = [_row(p, path, vocab) for p in bank.programmes]
     files = [path]
     for extra_path in _extra_paths(extra):
-        extra_raw = _read_yaml(extra_path, "programme file")
-        unknown = sorted(set(extra_raw) - {"programmes", "version"})
-        if unknown:
-            raise ConfigError(
-                f"{extra_path.name}: unknown key {unknown[0]!r}; a user's programme file holds"
-                " only a 'programmes:' list (and optionally 'version')."
-            )
-        entries = _merge_entries(
-            entries, _parse_programmes(extra_raw, extra_path, vocab, allow_override=True)
-        )
+        extra_raw, _ = read_yaml_file(extra_path, what="programme_file")
+        own = replace(vocab, user_file=True)
+        mine, problems = check(ProgrammeFile, extra_raw, context=own)
+        raise_problems(extra_path.name, problems or _twice(mine.programmes))
+        rows = [_row(p, extra_path, vocab) for p in mine.programmes]
+        entries = _merge_entries(entries, rows, extra_raw)
         files.append(extra_path)
-    programmes = pd.DataFrame(entries)
     return ProgrammeBank(
-        programmes=programmes,
-        ratings=ratings,
-        outcome_groups=groups,
-        factor_outcomes=outcomes,
+        programmes=pd.DataFrame(entries),
+        ratings=_ratings_frame(bank.evidence_ratings),
+        outcome_groups=pd.DataFrame(
+            [
+                {
+                    "group": g.id,
+                    "behaviours": tuple(g.behaviours),
+                    "label_sv": g.label.sv,
+                    "label_en": g.label.en,
+                }  # fmt: skip
+                for g in bank.outcome_groups
+            ]
+        ),
+        factor_outcomes=pd.DataFrame(
+            [
+                {"factor": factor, "group": group, "tag": entry.tag}
+                for factor, entry in bank.factor_outcomes.items()
+                for group in entry.outcomes
+            ],
+            columns=["factor", "group", "tag"],
+        ),
         names=_name_index(entries),
-        version=str(raw.get("version", "")),
+        version=str(bank.version),
         files=tuple(files),
     )
-
-
-@dataclass(frozen=True)
-class _BankVocabulary:
-    ratings: pd.DataFrame
-    factors: dict[str, str]
-    behaviours: set[str]
-    schema: InventorySchema
 
 
 def _extra_paths(extra: str | Path | Sequence[str | Path] | None) -> list[Path]:
@@ -191,275 +390,77 @@ def _extra_paths(extra: str | Path | Sequence[str | Path] | None) -> list[Path]:
     return [resolve_path(p) for p in items if str(p).strip()]
 
 
-def _parse_ratings(raw: Any, where: str) -> pd.DataFrame:
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{where}: 'evidence_ratings' must be a non-empty list.")
-    rows = []
-    for entry in raw:
-        rating = entry.get("id") if isinstance(entry, dict) else None
-        here = f"{where}: evidence rating {rating!r}"
-        if not isinstance(rating, str) or not isinstance(entry.get("rank"), int):
-            raise ConfigError(f"{here} needs an id and a whole-number rank.")
-        if not isinstance(entry.get("tested"), bool):
-            raise ConfigError(f"{here}: 'tested' must be true or false.")
-        label = _texts(entry.get("label"), here, "label")
-        description = _texts(entry.get("description"), here, "description")
-        rows.append(
+def _twice(programmes: list[ProgrammeEntry]) -> list[Problem]:
+    ids = [p.id for p in programmes]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    return [Problem("programmes", "cfg_id_twice", {"id": twice[0]})] if twice else []
+
+
+def _ratings_frame(ratings: list[Rating]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
             {
-                "evidence_rating": rating,
-                "rank": entry["rank"],
-                "tested": entry["tested"],
-                **{f"label_{k}": v for k, v in label.items()},
-                **{f"description_{k}": v for k, v in description.items()},
+                "evidence_rating": r.id,
+                "rank": r.rank,
+                "tested": r.tested,
+                "label_sv": r.label.sv,
+                "label_en": r.label.en,
+                "description_sv": r.description.sv,
+                "description_en": r.description.en,
             }
-        )
-    frame = pd.DataFrame(rows)
-    needed = sorted({"not_rated", *FLAGGED_RATINGS} - set(frame["evidence_rating"]))
-    if needed or frame["evidence_rating"].duplicated().any():
-        raise ConfigError(
-            f"{where}: evidence ratings must be unique and include not_rated, ineffective and"
-            f" harmful (missing: {', '.join(needed) or 'none'})."
-        )
-    return frame
-
-
-def _parse_outcome_groups(raw: Any, where: str, vocab: _BankVocabulary) -> pd.DataFrame:
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{where}: 'outcome_groups' must be a non-empty list.")
-    rows = []
-    for entry in raw:
-        group = entry.get("id") if isinstance(entry, dict) else None
-        here = f"{where}: outcome group {group!r}"
-        behaviours = entry.get("behaviours") if isinstance(entry, dict) else None
-        if not isinstance(group, str) or not isinstance(behaviours, list) or not behaviours:
-            raise ConfigError(f"{here} needs an id and a non-empty list of behaviours.")
-        unknown = [b for b in behaviours if b not in vocab.behaviours]
-        if unknown:
-            raise ConfigError(
-                f"{here} names behaviours the instrument lacks: {', '.join(unknown)}."
-            )
-        label = _texts(entry.get("label"), here, "label")
-        rows.append(
-            {
-                "group": group,
-                "behaviours": tuple(behaviours),
-                "label_sv": label["sv"],
-                "label_en": label["en"],
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _parse_factor_outcomes(
-    raw: Any, where: str, vocab: _BankVocabulary, groups: pd.DataFrame
-) -> pd.DataFrame:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: 'factor_outcomes' must map factor ids to outcome groups.")
-    rows = []
-    for factor, entry in raw.items():
-        here = f"{where}: factor_outcomes {factor!r}"
-        if factor not in vocab.factors:
-            raise ConfigError(f"{here}: the instrument has no factor with this id.")
-        outcomes = entry.get("outcomes") if isinstance(entry, dict) else None
-        unknown = [o for o in outcomes or [] if o not in set(groups["group"])]
-        if not outcomes or unknown:
-            raise ConfigError(
-                f"{here} needs outcomes from: {', '.join(groups['group'])} (got {outcomes!r})."
-            )
-        tag = _choice_value(entry.get("tag"), TAGS, here, "tag")
-        rows += [{"factor": factor, "group": o, "tag": tag} for o in outcomes]
-    return pd.DataFrame(rows, columns=["factor", "group", "tag"])
-
-
-_PROGRAMME_KEYS = {
-    "id",
-    "name",
-    "aliases",
-    "setting",
-    "prevention_level",
-    "ages",
-    "factors",
-    "behaviours",
-    "evidence_rating",
-    "evidence_source",
-    "tags",
-    "effect",
-    "effect_evidence",
-    "effect_source",
-    "caution",
-    "description",
-    "override",
-}
-
-
-def _parse_programmes(
-    raw: dict, path: Path, vocab: _BankVocabulary, *, allow_override: bool
-) -> list[dict[str, Any]]:
-    entries = raw.get("programmes")
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{path.name}: 'programmes' must be a non-empty list.")
-    parsed: list[dict[str, Any]] = []
-    for number, entry in enumerate(entries, start=1):
-        row = _parse_programme(entry, number, path, vocab, allow_override=allow_override)
-        if any(p["programme_id"] == row["programme_id"] for p in parsed):
-            raise ConfigError(
-                f"{path.name}: the programme id {row['programme_id']!r} occurs twice."
-            )
-        parsed.append(row)
-    return parsed
-
-
-def _parse_programme(
-    entry: Any, number: int, path: Path, vocab: _BankVocabulary, *, allow_override: bool
-) -> dict[str, Any]:
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{path.name}: programme number {number} must be a mapping of keys.")
-    programme_id = entry.get("id")
-    if not isinstance(programme_id, str) or not _ID.fullmatch(programme_id):
-        raise ConfigError(
-            f"{path.name}: programme number {number} has the id {programme_id!r}; use lower-case"
-            " letters a-z, digits and underscores."
-        )
-    here = f"{path.name}: programme {programme_id!r}"
-    unknown = sorted(set(entry) - _PROGRAMME_KEYS - ({"override"} if allow_override else set()))
-    if unknown or ("override" in entry and not allow_override):
-        raise ConfigError(
-            f"{here}: unknown key {(unknown or ['override'])[0]!r}. Allowed keys:"
-            f" {', '.join(sorted(_PROGRAMME_KEYS - {'override'}))}"
-            + (", override." if allow_override else ".")
-        )
-    rating = _choice_value(
-        entry.get("evidence_rating"), tuple(vocab.ratings.index), here, "evidence_rating"
+            for r in ratings
+        ]
     )
-    effect = _effect(entry, rating, here)
-    low, high = _ages(entry.get("ages"), here)
-    factors = _id_list(entry.get("factors"), vocab.factors, here, "factors", "factor")
-    behaviours = _id_list(
-        entry.get("behaviours", []), vocab.behaviours, here, "behaviours", "behaviour"
-    )
-    if not factors and not behaviours:
-        raise ConfigError(f"{here}: give at least one factor id (or behaviour id).")
-    tags = entry.get("tags") if isinstance(entry.get("tags"), dict) else {}
-    flagged = effect in FLAGGED_EFFECTS
-    evidence = _texts(entry.get("effect_evidence"), here, "effect_evidence") if flagged else {}
-    if flagged and not str(entry.get("effect_source") or "").strip():
-        raise ConfigError(f"{here}: a flagged programme needs 'effect_source' (the evaluations).")
-    caution = _texts(entry["caution"], here, "caution") if entry.get("caution") else {}
-    description = _texts(entry.get("description"), here, "description")
+
+
+def _row(entry: ProgrammeEntry, path: Path, vocab: _Vocabulary) -> dict[str, Any]:
+    rank, tested = vocab.ratings[entry.evidence_rating]
+    evidence = entry.effect_evidence
+    caution = entry.caution
     return {
-        "programme_id": programme_id,
-        "name": _text_value(entry.get("name"), here, "name"),
-        "aliases": tuple(_aliases(entry.get("aliases", []), here)),
-        "settings": _choice_list(
-            entry.get("setting"), vocab.schema.choice_ids("settings"), here, "setting"
-        ),
-        "prevention_levels": _choice_list(
-            entry.get("prevention_level"),
-            vocab.schema.choice_ids("prevention_levels"),
-            here,
-            "prevention_level",
-        ),
-        "age_min": low,
-        "age_max": high,
-        "factors": factors,
-        "behaviours": behaviours,
-        "evidence_rating": rating,
-        "evidence_rank": int(vocab.ratings.loc[rating, "rank"]),
-        "tested": bool(vocab.ratings.loc[rating, "tested"]),
-        "evidence_source": _text_value(entry.get("evidence_source"), here, "evidence_source"),
-        "rating_tag": _choice_value(tags.get("rating"), TAGS, here, "tags.rating"),
-        "factors_tag": _choice_value(tags.get("factors"), TAGS, here, "tags.factors"),
-        "effect": effect,
-        "flagged": flagged,
-        "effect_evidence_sv": evidence.get("sv", ""),
-        "effect_evidence_en": evidence.get("en", ""),
-        "effect_source": str(entry.get("effect_source") or ""),
-        "caution_sv": caution.get("sv", ""),
-        "caution_en": caution.get("en", ""),
-        "description_sv": description["sv"],
-        "description_en": description["en"],
-        "override": bool(entry.get("override", False)),
+        "programme_id": entry.id,
+        "name": entry.name,
+        "aliases": tuple(entry.aliases),
+        "settings": tuple(entry.setting),
+        "prevention_levels": tuple(entry.prevention_level),
+        "age_min": entry.ages[0],
+        "age_max": entry.ages[1],
+        "factors": tuple(dict.fromkeys(entry.factors)),
+        "behaviours": tuple(dict.fromkeys(entry.behaviours)),
+        "evidence_rating": entry.evidence_rating,
+        "evidence_rank": int(rank),
+        "tested": bool(tested),
+        "evidence_source": entry.evidence_source,
+        "rating_tag": entry.tags.rating,
+        "factors_tag": entry.tags.factors,
+        "effect": entry.effect,
+        "flagged": entry.effect in FLAGGED_EFFECTS,
+        "effect_evidence_sv": evidence.sv if evidence else "",
+        "effect_evidence_en": evidence.en if evidence else "",
+        "effect_source": entry.effect_source or "",
+        "caution_sv": caution.sv if caution else "",
+        "caution_en": caution.en if caution else "",
+        "description_sv": entry.description.sv,
+        "description_en": entry.description.en,
+        "override": entry.override,
         "source_file": path.name,
     }
 
 
-def _effect(entry: dict, rating: str, here: str) -> str:
-    effect = _choice_value(entry.get("effect", "positive"), EFFECTS, here, "effect")
-    expected = FLAGGED_RATINGS.get(rating, "positive")
-    if effect != expected:
-        raise ConfigError(
-            f"{here}: effect {effect!r} does not fit evidence_rating {rating!r}. Use effect: none"
-            " with evidence_rating: ineffective, effect: harmful with evidence_rating: harmful,"
-            " and leave effect out otherwise."
-        )
-    return effect
-
-
-def _text_value(value: Any, here: str, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{here}: {key!r} must be a non-empty text, got {value!r}.")
-    return value.strip()
-
-
-def _aliases(value: Any, here: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ConfigError(f"{here}: 'aliases' must be a list of names, got {value!r}.")
-    return [v.strip() for v in value]
-
-
-def _choice_value(value: Any, allowed: tuple[str, ...], here: str, key: str) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{here}: {key} is {value!r}; allowed: {', '.join(allowed)}.")
-    return str(value)
-
-
-def _choice_list(value: Any, allowed: tuple[str, ...], here: str, key: str) -> tuple[str, ...]:
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not values:
-        raise ConfigError(f"{here}: {key} must be one of {', '.join(allowed)} or a list of them.")
-    return tuple(_choice_value(v, allowed, here, key) for v in values)
-
-
-def _ages(value: Any, here: str) -> tuple[int, int]:
-    ok = (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        and 0 <= value[0] <= value[1] <= 30
-    )
-    if not ok:
-        raise ConfigError(
-            f"{here}: 'ages' must be [youngest, oldest] in years (0-30), got {value!r}."
-        )
-    return int(value[0]), int(value[1])
-
-
-def _id_list(value: Any, known: Iterable[str], here: str, key: str, what: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise ConfigError(f"{here}: {key!r} must be a list of {what} ids, got {value!r}.")
-    known = set(known)
-    unknown = [str(v) for v in value if v not in known]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"{here}: {key} names {', '.join(map(repr, unknown))}, which the instrument does not"
-            f" have as a {what}.{hint} The ids are listed in data_schema/instrument.yaml."
-        )
-    return tuple(dict.fromkeys(value))
-
-
-def _merge_entries(base: list[dict], extra: list[dict]) -> list[dict]:
+def _merge_entries(base: list[dict], extra: list[dict], raw: Any) -> list[dict]:
     merged = {e["programme_id"]: e for e in base}
-    for entry in extra:
+    problems = []
+    for number, entry in enumerate(extra):
         old = merged.get(entry["programme_id"])
         if old is not None and not entry["override"]:
-            raise ConfigError(
-                f"{entry['source_file']}: the programme id {entry['programme_id']!r} is already"
-                f" in {old['source_file']}. Give your programme another id, or add"
-                " 'override: true' to replace the bank's entry on purpose."
+            path = key_path(("programmes", number, "id"), raw)
+            problems.append(
+                Problem(
+                    path, "cfg_bank_id_in_bank", {"bank": old["source_file"]}, entry["programme_id"]
+                )
             )
         merged[entry["programme_id"]] = entry
+    raise_problems(extra[0]["source_file"] if extra else "", problems)
     return list(merged.values())
 
 
@@ -467,12 +468,17 @@ def _name_index(entries: list[dict]) -> dict[str, str]:
     index: dict[str, str] = {}
     for entry in entries:
         for name in (entry["programme_id"], entry["name"], *entry["aliases"]):
-            key, owner = _norm(name), entry["programme_id"]
+            key, owner = normalise(name), entry["programme_id"]
             if index.get(key, owner) != owner:
-                raise ConfigError(
-                    f"{entry['source_file']}: the name {name!r} of programme {owner!r} is"
-                    f" already used by programme {index[key]!r}; a name may belong to one"
-                    " programme only."
+                raise ConfigFileError(
+                    entry["source_file"],
+                    [
+                        Problem(
+                            "",
+                            "cfg_bank_name_taken",
+                            {"name": name, "owner": owner, "other": index[key]},
+                        )
+                    ],  # fmt: skip
                 )
             index[key] = owner
     return index

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import yaml
 
-from ctc_helpers.config.instrument import load_areas, load_instrument
-from ctc_helpers.errors import ConfigError, InputFileError
+from ctc_helpers.config.instrument import load_areas, load_instrument, load_respondent_schema
+from ctc_helpers.config.messages import ConfigFileError
+from ctc_helpers.errors import InputFileError
+from ctc_helpers.paths import SCHEMA_DIR
 
 from ..conftest import DATA_DIR
 
@@ -99,38 +101,110 @@ def test_default_instrument_is_complete(default_instrument):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda r: r["items"][0].update(response_set="nope"), ["fa_conf_1", "nope", "agree4"]),
-        (lambda r: r["factors"][0]["items"].append({"id": "ghost"}), ["family_conflict", "ghost"]),
-        (lambda r: r["factors"][0].update(domain="space"), ["domain", "space", "community"]),
-        (lambda r: r["factors"][0].update(min_items=9), ["min_items", "9", "1..3"]),
-        (lambda r: r["factors"][0]["label"].pop("en"), ["family_conflict", "label", "en"]),
-        (lambda r: r["response_sets"]["agree4"]["options"][1].update(code=7), ["agree4", "1..4"]),
-        (
-            lambda r: r["factors"][0]["cutpoint"].pop("version"),
-            ["family_conflict", "version"],
-        ),
-        (lambda r: r["behaviours"][0]["rule"].update(kind="magic"), ["alcohol_lifetime", "magic"]),
-        (lambda r: r["validity"][1]["rule"].pop("codes"), ["dishonest", "codes"]),
-        (lambda r: r["behaviours"].append(dict(r["behaviours"][0])), ["alcohol_lifetime"]),
+        (lambda r: r["items"][0].update(response_set="nope"),
+         "items[fa_conf_1].response_set is 'nope'; not defined under response_sets (defined:"
+         " agree4, dep4, ease4dk, honesty5, occasions7)."),
+        (lambda r: r["factors"][0]["items"].append({"id": "ghost"}),
+         "factors[family_conflict].items[ghost].id is 'ghost'; not an item of the instrument"
+         " (items are defined under items)."),
+        (lambda r: r["factors"][0].update(domain="space"),
+         "factors[family_conflict].domain is 'space'; allowed: community, family, school,"
+         " individual."),
+        (lambda r: r["factors"][0].update(min_items=9),
+         "factors[family_conflict].min_items is 9; it must be 1..3 (the factor has 3 items)."),
+        (lambda r: r["factors"][0]["label"].pop("en"),
+         "factors[family_conflict].label.en is missing; the key is required."),
+        (lambda r: r["response_sets"]["agree4"]["options"][1].update(code=7),
+         "response_sets.agree4.options: the codes must be 1..4 in order, got [1, 7, 3, 4]."),
+        (lambda r: [o.update(score=None) for o in r["response_sets"]["dep4"]["options"]],
+         "response_sets.dep4.options: at least one option needs a score."),
+        (lambda r: r["factors"][0]["cutpoint"].pop("version"),
+         "factors[family_conflict].cutpoint.version is missing; fixed cut points need a version"
+         " naming their source."),
+        (lambda r: r["factors"][1]["cutpoint"].update(high=100),
+         "factors[perceived_availability_drugs].cutpoint: percentile cut points must lie between"
+         " 0 and 100 (flag 75, high 100)."),
+        (lambda r: r["behaviours"][0]["rule"].update(kind="magic"),
+         "behaviours[alcohol_lifetime].rule.kind is 'magic'; allowed: any_at_least,"
+         " count_at_least, sum_at_least."),
+        (lambda r: r["validity"][1]["rule"].pop("codes"),
+         "validity[dishonest].rule.codes is missing; a code_in rule needs: item, codes."),
+        (lambda r: r["validity"][1]["rule"].update(share=0.5),
+         "validity[dishonest].rule.share is not a key of a code_in rule; it needs: item, codes."),
+        (lambda r: r["validity"][2]["rule"].update(pairs=[["alc_30d"]]),
+         "validity[inconsistent].rule.pairs[1] is ['alc_30d']; expected a pair [thirty_day_item,"
+         " lifetime_item]."),
+        (lambda r: r["behaviours"].append(dict(r["behaviours"][0])),
+         "measure ids (factors, behaviours, composites) must be unique; repeated:"
+         " alcohol_lifetime."),
+        (lambda r: r["items"].append(dict(r["items"][0], id="family_conflict")),
+         "ids used both as an item and as a measure: family_conflict."),
+        (lambda r: r["composites"][0].update(min_scored_share=0),
+         "composites[high_risk].min_scored_share is 0; expected a share above 0 and at most 1."),
+        (lambda r: r["factors"][0].update(colour="red"),
+         "factors[family_conflict].colour is not a known key here; allowed keys: id, domain,"
+         " kind, label, description, items, min_items, cutpoint."),
     ],
-)
+)  # fmt: skip
 def test_invalid_instrument_messages_name_the_entry(tmp_path, change, expected):
     path = _write_variant(tmp_path, change)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigFileError) as info:
         load_instrument(path)
-    message = str(info.value)
-    assert "variant.yaml" in message
-    for fragment in expected:
-        assert fragment in message
+    assert info.value.text("en") == f"variant.yaml: {expected}"
+
+
+def test_every_problem_at_once_and_in_swedish(tmp_path, monkeypatch):
+    monkeypatch.delenv("CTC_LANG", raising=False)
+
+    def change(raw):
+        raw["items"][0].update(id="fa conf 1", response_set="nope")  # fa_conf_1 is gone
+        raw["factors"][2].update(kind="neutral")
+        raw["instrument"].pop("notice")
+
+    with pytest.raises(ConfigFileError) as info:
+        load_instrument(_write_variant(tmp_path, change))
+    assert str(info.value) == (
+        "variant.yaml har 4 fel:\n"
+        "  - instrument.notice saknas; nyckeln måste finnas.\n"
+        "  - items[1].response_set är 'nope'; inte definierad under response_sets (definierade:"
+        " agree4, dep4, ease4dk, honesty5, occasions7).\n"
+        "  - factors[family_conflict].items[fa_conf_1].id är 'fa_conf_1'; inte en fråga i"
+        " instrumentet (frågorna definieras under items).\n"
+        "  - factors[family_attachment].kind är 'neutral'; tillåtet: risk, protective."
+    )
+
+
+def test_a_version_written_as_a_number_is_text(tmp_path):
+    path = _write_variant(tmp_path, lambda r: r["instrument"].update(version=2026.1))
+    assert load_instrument(path).version == "2026.1"
 
 
 def test_unreadable_instrument_file(tmp_path):
-    with pytest.raises(ConfigError, match="missing.yaml"):
+    with pytest.raises(ConfigFileError) as info:
         load_instrument(tmp_path / "missing.yaml")
+    assert info.value.text("en") == (
+        f"Cannot read the instrument {tmp_path / 'missing.yaml'}: the file does not exist."
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("instrument: [unclosed", encoding="utf-8")
-    with pytest.raises(ConfigError, match="bad.yaml is not a valid YAML"):
+    with pytest.raises(ConfigFileError) as info:
         load_instrument(bad)
+    assert info.value.text("en").startswith("bad.yaml is not valid YAML (line 2, column 1): ")
+
+
+def test_invalid_respondent_schema(tmp_path):
+    raw = yaml.safe_load((SCHEMA_DIR / "respondents.yaml").read_text(encoding="utf-8"))
+    raw["grades"][1].pop("year")
+    raw["sexes"][0]["published"] = "ja"
+    path = tmp_path / "respondents.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigFileError) as info:
+        load_respondent_schema(path)
+    assert info.value.text("en") == (
+        "respondents.yaml has 2 problems:\n"
+        "  - grades[2].year is missing; the key is required.\n"
+        "  - sexes[1].published is 'ja'; expected true or false."
+    )
 
 
 def test_load_areas_and_its_errors(tmp_path):
