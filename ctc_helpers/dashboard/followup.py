@@ -36,13 +36,9 @@ from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.phases.followup.goal_progress import evaluate_goals
 from ctc_helpers.phases.followup.trends import trend_table
-from ctc_helpers.views.followup import plot_trends
-from ctc_helpers.views.goal_chain import (
-    chain_figsize,
-    goal_chain_notice,
-    goal_display,
-    plot_goal_chain,
-)
+from ctc_helpers.plots.followup import plot_trends
+from ctc_helpers.plots.goal_chain import chain_figsize, plot_goal_chain
+from ctc_helpers.views.goal_chain import goal_chain_notice, goal_display
 from ctc_helpers.views.labels import area_name, has_text, measure_labels
 from ctc_helpers.views.numbers import format_pct
 from ctc_helpers.views.tables import DisplayTable, display_table

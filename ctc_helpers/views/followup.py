@@ -1,60 +1,29 @@
-"""Follow-up between survey waves (uppföljning, notebook 04): the display edge of the follow-up
-statistics of :mod:`ctc_helpers.phases.followup.trends` (whose public API is re-exported here, so that
-``followup.<name>`` is the one place to call), and the results record of notebook 04.
-
-The ``*_display`` functions and :func:`plot_trends` make display copies in Swedish or English:
-translated labels, formatted numbers, the suppression marker for hidden groups, and sentences
+"""Follow-up between survey waves (uppföljning, notebook 04) for people: display copies of the
+change, trend and cohort tables of :mod:`ctc_helpers.phases.followup` in Swedish or English —
+translated labels, formatted numbers, the suppression marker for hidden groups — and sentences
 that explain a change that cannot be compared (:func:`explain_not_comparable`).
+
+The trend chart is :func:`ctc_helpers.plots.followup.plot_trends`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import pandas as pd
 from IPython.display import Markdown
 
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.phases.followup.trends import (
-    ASSESSMENTS,
-    NOT_COMPARABLE,
-    TOO_FEW_WAVES,
-    assess_change,
-    better_direction,
-    change_table,
-    cohort_table,
-    trend_table,
-    trend_tests,
-    wave_changes,
-)
+from ctc_helpers.phases.followup.assessment import NOT_COMPARABLE, TOO_FEW_WAVES
 from ctc_helpers.survey.compare import TOO_FEW
 from ctc_helpers.views.labels import grade_labels, measure_labels
 from ctc_helpers.views.numbers import format_pct, format_points
 from ctc_helpers.views.tables import DisplayTable, display_table
 
 __all__ = [
-    "NOT_COMPARABLE",
-    "TOO_FEW_WAVES",
-    "ASSESSMENTS",
-    "better_direction",
-    "assess_change",
-    "trend_table",
-    "change_table",
-    "wave_changes",
-    "trend_tests",
-    "cohort_table",
     "explain_not_comparable",
     "change_display",
     "trend_test_display",
     "cohort_display",
-    "plot_trends",
-    "focus_measures",
-    "results_record",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Display edge (copies with translated labels and formatted numbers)
 
 
 def explain_not_comparable(
@@ -65,7 +34,7 @@ def explain_not_comparable(
     Parameters
     ----------
     changes : pandas.DataFrame
-        Output of :func:`change_table`.
+        Output of :func:`ctc_helpers.phases.followup.changes.change_table`.
     measures : pandas.DataFrame, optional
         Measure catalogue for the labels.
     lang : str, optional
@@ -146,7 +115,7 @@ def change_display(
     lang: str | None = None,
     min_cell: int = 10,
 ) -> DisplayTable:
-    """Display copy of :func:`change_table`: one row per measure, both comparisons side by side.
+    """Display copy of :func:`ctc_helpers.phases.followup.changes.change_table`: one row per measure, both comparisons side by side.
 
     Columns (in ``lang``): measure, the value of the baseline, previous and followed-up wave
     ("–" when suppressed), then for each comparison the difference in percentage points with its
@@ -200,7 +169,7 @@ def _pct_cells(values: pd.Series, lang: str) -> list[str]:
 def trend_test_display(
     tests: pd.DataFrame, *, measures: pd.DataFrame | None = None, lang: str | None = None
 ) -> DisplayTable:
-    """Display copy of :func:`trend_tests`, one row per measure.
+    """Display copy of :func:`ctc_helpers.phases.followup.trends.trend_tests`, one row per measure.
 
     Columns (in ``lang``): measure, waves used, odds ratio per survey cycle with its 95 %
     interval, Holm-adjusted p-value and the assessment in words.
@@ -250,7 +219,7 @@ def cohort_display(
     lang: str | None = None,
     min_cell: int = 10,
 ) -> DisplayTable:
-    """Display copy of :func:`cohort_table`, one row per year group and measure.
+    """Display copy of :func:`ctc_helpers.phases.followup.cohorts.cohort_table`, one row per year group and measure.
 
     One column per wave with the value and the grade the year group was in (e.g.
     "12 % (åk 9)"); the note says that it is the same year group, not the same pupils.
@@ -290,148 +259,3 @@ def cohort_display(
 def _cohort_label(cohort: str, grades: dict[str, str]) -> str:
     grade, _, wave = cohort.rpartition("-")
     return f"{grades.get(grade, grade)} {wave}"
-
-
-def plot_trends(
-    trend: pd.DataFrame,
-    *,
-    measures: pd.DataFrame | None = None,
-    lang: str | None = None,
-    ax=None,
-):
-    """Line chart of the measures of :func:`trend_table` over the waves, with 95 % intervals.
-
-    Each measure has its own colour (colour-blind safe palette) *and* marker, so the lines can
-    be told apart without colour; suppressed waves are left out (a gap in the line).
-
-    Parameters
-    ----------
-    trend : pandas.DataFrame
-        Output of :func:`trend_table`.
-    measures : pandas.DataFrame, optional
-        Measure catalogue for the labels.
-    lang : str, optional
-        ``"sv"`` or ``"en"``.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw on (default: the current Axes).
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from matplotlib.ticker import FuncFormatter
-
-    lang = check_language(lang)
-    ax = ax if ax is not None else plt.gca()
-    labels = _labels(measures, lang)
-    names = list(dict.fromkeys(trend["measure"]))
-    colours = sns.color_palette("colorblind", max(len(names), 1))
-    markers = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<"]
-    for i, name in enumerate(names):
-        one = trend.loc[trend["measure"].eq(name)].sort_values("wave")
-        shown = one["pct"].where(~one["suppressed"].astype(bool))
-        errors = [shown - one["ci_low"], one["ci_high"] - shown]
-        ax.errorbar(
-            one["wave"], shown, yerr=errors, color=colours[i % len(colours)],
-            marker=markers[i % len(markers)], capsize=3, label=labels.get(name, name),
-        )  # fmt: skip
-    waves = sorted(trend["wave"].unique())
-    ax.set_xticks(waves, [str(w) for w in waves])
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_pct(v, lang)))
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel(t("followup_axis_wave", lang))
-    ax.set_ylabel(t("followup_axis_share", lang))
-    if names:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return ax
-
-
-# --------------------------------------------------------------------------------------------
-# Choices and the results record of notebook 04
-
-
-def focus_measures(aggregates: pd.DataFrame, chain=None) -> list[str]:
-    """Measures to chart: the survey measures of the goal chain, else the composites.
-
-    Parameters
-    ----------
-    aggregates : pandas.DataFrame
-        Tidy aggregate table (only measures present in it are returned).
-    chain : GoalChain, optional
-        The area's goal chain (:func:`ctc_helpers.views.goal_chain.load_goal_chain`).
-
-    Returns
-    -------
-    list of str
-        Measure ids in the chain's order (long-term goals last), without repeats.
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"measure": ["alcohol_30d", "high_risk", "high_protection"],
-    ...     "measure_kind": ["behaviour", "composite", "composite"]})
-    >>> focus_measures(table)
-    ['high_risk', 'high_protection']
-    """
-    present = list(dict.fromkeys(aggregates["measure"]))
-    wanted = [] if chain is None else [g.measure for g in chain.goals if g.measure]
-    chosen = [m for m in dict.fromkeys(wanted) if m in present]
-    if chosen:
-        return chosen
-    composites = aggregates.loc[aggregates["measure_kind"].eq("composite"), "measure"]
-    return list(dict.fromkeys(composites))
-
-
-def results_record(
-    *,
-    wave: int,
-    changes: Sequence[pd.DataFrame] = (),
-    trends: Sequence[pd.DataFrame] = (),
-    goals: pd.DataFrame | None = None,
-) -> dict:
-    """The small results record of notebook 04 (written with ``display.write_results``).
-
-    Parameters
-    ----------
-    wave : int
-        The wave of the report.
-    changes : sequence of pandas.DataFrame
-        Outputs of :func:`change_table` shown in the report.
-    trends : sequence of pandas.DataFrame
-        Outputs of :func:`trend_tests` shown in the report.
-    goals : pandas.DataFrame, optional
-        Output of :func:`ctc_helpers.views.goal_chain.evaluate_goals`.
-
-    Returns
-    -------
-    dict
-        ``wave``; ``assessments`` (count of each assessment per reference, e.g.
-        ``{"previous": {"better": 2, ...}}``); ``clear_changes`` and ``clear_trends`` (one record
-        per statistically clear change: measure, reference or trend, assessment, diff or odds
-        ratio); ``goals`` (:func:`ctc_helpers.views.goal_chain.goal_summary`, or ``None``).
-    """
-    from ctc_helpers.views.goal_chain import goal_summary
-
-    change = pd.concat(list(changes), ignore_index=True) if changes else pd.DataFrame()
-    trend = pd.concat(list(trends), ignore_index=True) if trends else pd.DataFrame()
-    clear = change.loc[change["change"].isin(["increase", "decrease"])] if len(change) else change
-    clear_trend = trend.loc[trend["trend"].isin(["increase", "decrease"])] if len(trend) else trend
-    counts = (
-        {
-            ref: rows["assessment"].value_counts().to_dict()
-            for ref, rows in change.groupby("reference")
-        }
-        if len(change)
-        else {}
-    )
-    return {
-        "wave": wave,
-        "assessments": counts,
-        "clear_changes": clear.loc[:, ["measure", "reference", "reference_wave", "change",
-                                       "assessment", "diff"]].to_dict("records")
-        if len(clear) else [],
-        "clear_trends": clear_trend.loc[:, ["measure", "trend", "assessment", "odds_ratio"]]
-        .to_dict("records") if len(clear_trend) else [],
-        "goals": None if goals is None else goal_summary(goals),
-    }  # fmt: skip

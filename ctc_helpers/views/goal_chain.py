@@ -1,73 +1,40 @@
-"""The goal chain (målkedja): read an area's goal file, evaluate every goal, draw the chain.
+"""The goal chain (målkedja) for people (notebook 04 and the follow-up dashboard): each evaluated
+goal's status with its symbol and word, the reason in a sentence, the table of every goal, and a
+notice about the area's goal file, in Swedish or English.
 
-This module is the one place to call: it re-exports the public API of
-:mod:`~ctc_helpers.config.goal_chain` (the chain as data: schema, classes, reading and validating the
-file) and :mod:`~ctc_helpers.phases.followup.goal_progress` (the evaluation of every goal in a wave, with the
-status rules), and holds the display edge of notebook 04 and the dashboards: the goal table and
-notices in Swedish or English, and the chain drawn as a picture.
+The chain as data is :mod:`ctc_helpers.config.goal_chain`; its evaluation in a wave is
+:mod:`ctc_helpers.phases.followup.goal_progress`; the chain drawn as a picture is
+:mod:`ctc_helpers.plots.goal_chain`.
 """
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+from IPython.display import Markdown
 
-from ctc_helpers.config.goal_chain import (
-    GOAL_REASONS,
-    GOAL_SCHEMA_FILE,
-    TOTAL,
-    Goal,
-    GoalChain,
-    common_cutpoint_version,
-    goal_chain_path,
-    goal_schema,
-    goals_frame,
-    load_area_goal_chain,
-    load_goal_chain,
-    schema_codes,
-)
+from ctc_helpers.config.goal_chain import GoalChain, goal_chain_path, goal_schema, schema_codes
 from ctc_helpers.i18n import check_language, t, text_of
-from ctc_helpers.phases.followup.goal_progress import (
-    evaluate_goals,
-    load_programme_figures,
-    programme_figures,
-)
 from ctc_helpers.views.labels import grade_labels, measure_labels, sex_labels
 from ctc_helpers.views.numbers import format_pct
-from ctc_helpers.views.tables import display_table
+from ctc_helpers.views.tables import DisplayTable, display_table
+from ctc_helpers.vocab import TOTAL
 
 __all__ = [
-    "GOAL_SCHEMA_FILE",
-    "GOAL_REASONS",
-    "Goal",
-    "GoalChain",
-    "goal_schema",
-    "load_goal_chain",
-    "goal_chain_path",
-    "load_area_goal_chain",
-    "goals_frame",
-    "evaluate_goals",
-    "common_cutpoint_version",
+    "statuses",
     "status_label",
+    "goal_name",
     "reason_text",
+    "box_text",
     "goal_display",
     "goal_chain_notice",
-    "goal_summary",
-    "plot_goal_chain",
-    "chain_figsize",
-    "programme_figures",
-    "load_programme_figures",
 ]
 
 
-# --------------------------------------------------------------------------------------------
-# Display edge
-
-
-def _statuses() -> dict[str, dict[str, str]]:
+def statuses() -> dict[str, dict[str, str]]:
+    """The goal statuses of ``data_schema/goal_chain.yaml`` by code: symbol, colour, label."""
     return {s["code"]: s for s in goal_schema()["statuses"]}
 
 
@@ -77,10 +44,20 @@ def status_label(status: str, lang: str | None = None) -> str:
     >>> status_label("on_track", "en"), status_label("not_yet_measurable", "sv")
     ('→ on track', '? kan inte bedömas än')
     """
-    return f"{_statuses()[status]['symbol']} {t(f'goal_status_{status}', lang)}"
+    return f"{statuses()[status]['symbol']} {t(f'goal_status_{status}', lang)}"
 
 
-def _goal_name(row: pd.Series, labels: dict[str, str], lang: str) -> str:
+def goal_name(row: pd.Series, labels: dict[str, str], lang: str) -> str:
+    """The name of an evaluated goal (a row of
+    :func:`ctc_helpers.phases.followup.goal_progress.evaluate_goals`) with its group.
+
+    The goal's own label when it has one, else its programme's reach or fidelity, else its
+    measure's label; then the grade and sex when the goal is about one group, in brackets.
+    """
+    return _goal_label(row, labels, lang) + _group_text(row, lang)
+
+
+def _goal_label(row: pd.Series, labels: dict[str, str], lang: str) -> str:
     if row["label"] is not None and not (isinstance(row["label"], float) and pd.isna(row["label"])):
         return text_of(row["label"], lang)
     if row["programme"]:
@@ -95,7 +72,8 @@ def _group_text(row: pd.Series, lang: str) -> str:
 
 
 def reason_text(row: pd.Series, lang: str | None = None, *, min_n: int = 10) -> str:
-    """The reason of an evaluated goal (a row of :func:`evaluate_goals`) in words.
+    """The reason of an evaluated goal (a row of
+    :func:`ctc_helpers.phases.followup.goal_progress.evaluate_goals`) in words.
 
     The note (baseline taken from the data, or differing from it) is appended.
     """
@@ -118,14 +96,26 @@ def reason_text(row: pd.Series, lang: str | None = None, *, min_n: int = 10) -> 
     return f"{text} {note}".strip()
 
 
+def box_text(row: pd.Series, labels: dict[str, str], lang: str) -> str:
+    """The text of a goal's box in the chain picture: its name, the way from the baseline to the
+    latest value (target and year in brackets), and its status."""
+    name = textwrap.fill(goal_name(row, labels, lang), width=30)
+    start = format_pct(row["baseline_used"], lang) if pd.notna(row["baseline_used"]) else "?"
+    now = format_pct(row["latest"], lang) if pd.notna(row["latest"]) else "?"
+    goal = t(
+        "goal_box_target", lang, target=format_pct(row["target"], lang), year=row["target_year"]
+    )
+    return f"{name}\n{start} → {now} ({goal})\n{status_label(row['status'], lang)}"
+
+
 def goal_display(
     evaluated: pd.DataFrame,
     *,
     measures: pd.DataFrame | None = None,
     lang: str | None = None,
     min_cell: int = 10,
-):
-    """Display copy of :func:`evaluate_goals`: one row per goal, short-term goals first.
+) -> DisplayTable:
+    """Display copy of :func:`ctc_helpers.phases.followup.goal_progress.evaluate_goals`: one row per goal, short-term goals first.
 
     Columns (in ``lang``): level, goal, baseline (year), latest value with its 95 % interval,
     target (year), status (symbol and word) and the reason in words.
@@ -142,7 +132,7 @@ def goal_display(
         {
             t("goal_col_level", lang): rows["level"].map(level_names),
             t("goal_col_goal", lang): [
-                _goal_name(r, labels, lang) + _group_text(r, lang) for _, r in rows.iterrows()
+                goal_name(r, labels, lang) for _, r in rows.iterrows()
             ],
             t("goal_col_baseline", lang): [
                 f"{format_pct(b, lang)} ({y})" if pd.notna(b) else "" for b, y in
@@ -183,8 +173,6 @@ def goal_chain_notice(
     With a chain: the file, the number of goals, the baseline year and the cut-point version.
     Without: where the file belongs and how to make it from notebook 03's draft.
     """
-    from IPython.display import Markdown
-
     path = goal_chain_path(goal_chain_dir, area)
     if chain is None:
         return Markdown(t("goal_chain_missing", lang, path=path, area=area))
@@ -198,142 +186,3 @@ def goal_chain_notice(
             version=chain.cutpoint_version or "–",
         )
     )
-
-
-def goal_summary(evaluated: pd.DataFrame) -> dict[str, Any]:
-    """Counts of goals per status and the statuses per goal (for the notebook's results file)."""
-    counts = evaluated["status"].value_counts() if len(evaluated) else pd.Series(dtype=int)
-    return {
-        "goals": int(len(evaluated)),
-        "status_counts": {s: int(counts.get(s, 0)) for s in schema_codes("statuses")},
-        "statuses": dict(zip(evaluated["goal_id"], evaluated["status"], strict=True)),
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# The chain as a picture
-
-
-def _box_lines(row: pd.Series, labels: dict[str, str], lang: str) -> str:
-    name = textwrap.fill(_goal_name(row, labels, lang) + _group_text(row, lang), width=30)
-    start = format_pct(row["baseline_used"], lang) if pd.notna(row["baseline_used"]) else "?"
-    now = format_pct(row["latest"], lang) if pd.notna(row["latest"]) else "?"
-    goal = t(
-        "goal_box_target", lang, target=format_pct(row["target"], lang), year=row["target_year"]
-    )
-    return f"{name}\n{start} → {now} ({goal})\n{status_label(row['status'], lang)}"
-
-
-def _positions(evaluated: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    levels = schema_codes("levels")
-    places = {}
-    for column, level in enumerate(levels):
-        ids = evaluated.loc[evaluated["level"].eq(level), "goal_id"].tolist()
-        for row, goal_id in enumerate(ids):
-            places[goal_id] = (float(column), -float(row))
-    return places
-
-
-def chain_figsize(evaluated: pd.DataFrame, *, width: float = 13.0) -> tuple[float, float]:
-    """A figure size that fits the chain: about 1.2 inches per goal in the fullest column.
-
-    >>> chain_figsize(pd.DataFrame({"level": ["short", "long", "long"]}))
-    (13.0, 4.4)
-    """
-    fullest = int(evaluated["level"].value_counts().max()) if len(evaluated) else 1
-    return (width, round(2.0 + 1.2 * fullest, 1))
-
-
-_ARROW = {
-    "arrowstyle": "-|>", "color": "#333333", "connectionstyle": "arc3,rad=0.05",
-    "shrinkA": 2, "shrinkB": 2,
-}  # fmt: skip
-
-
-def plot_goal_chain(
-    evaluated: pd.DataFrame,
-    *,
-    measures: pd.DataFrame | None = None,
-    lang: str | None = None,
-    ax=None,
-):
-    """Draw the evaluated chain from programmes to factors to behaviours.
-
-    Columns short / medium / long, one box per goal, arrows along ``contributes_to``; each box
-    is coloured by status *and* labelled with the status symbol and word (✓ achieved, → on
-    track, ✗ not on track, ? not yet measurable), so the chart reads without colour.
-
-    Parameters
-    ----------
-    evaluated : pandas.DataFrame
-        Output of :func:`evaluate_goals` (an empty frame draws a notice).
-    measures : pandas.DataFrame, optional
-        Measure catalogue for the labels.
-    lang : str, optional
-        ``"sv"`` or ``"en"``.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw on (default: the current Axes).
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    lang = check_language(lang)
-    ax = ax if ax is not None else plt.gca()
-    ax.set_axis_off()
-    if evaluated.empty:
-        ax.text(0.5, 0.5, t("goal_chain_none", lang), ha="center", va="center",
-                transform=ax.transAxes)  # fmt: skip
-        return ax
-    labels = {} if measures is None else measure_labels(measures, lang)
-    boxes = _draw_boxes(ax, evaluated, labels, lang)
-    for goal_id, links in zip(evaluated["goal_id"], evaluated["contributes_to"], strict=True):
-        for link in links:
-            ax.annotate("", xy=(0.0, 0.5), xycoords=boxes[link], xytext=(1.0, 0.5),
-                        textcoords=boxes[goal_id], arrowprops=_ARROW)  # fmt: skip
-    _draw_frame(ax, lowest=min(box.get_position()[1] for box in boxes.values()), lang=lang)
-    return ax
-
-
-def _draw_boxes(ax, evaluated: pd.DataFrame, labels: dict[str, str], lang: str) -> dict:
-    """One text box per goal in its level's column, coloured by status; returns id -> Text."""
-    statuses = _statuses()
-    rows = evaluated.set_index("goal_id")
-    return {
-        goal_id: ax.text(
-            x,
-            y,
-            _box_lines(rows.loc[goal_id], labels, lang),
-            ha="center",
-            va="center",
-            fontsize=8,
-            zorder=3,
-            bbox={
-                "boxstyle": "round,pad=0.5",
-                "edgecolor": "#333333",
-                "alpha": 0.9,
-                "facecolor": statuses[rows.loc[goal_id, "status"]]["colour"],
-            },
-        )  # fmt: skip
-        for goal_id, (x, y) in _positions(evaluated).items()
-    }
-
-
-def _draw_frame(ax, *, lowest: float, lang: str) -> None:
-    """Column headings, limits and the status legend (symbol and word beside each colour)."""
-    from matplotlib.patches import Patch
-
-    levels = goal_schema()["levels"]
-    for column, entry in enumerate(levels):
-        ax.text(column, 0.75, text_of(entry["label"], lang), ha="center", va="bottom",
-                fontweight="bold")  # fmt: skip
-    ax.set_xlim(-0.6, len(levels) - 0.4)
-    ax.set_ylim(lowest - 0.7, 1.1)
-    handles = [
-        Patch(facecolor=s["colour"], edgecolor="#333333", label=status_label(code, lang))
-        for code, s in _statuses().items()
-    ]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-              ncol=len(handles), frameon=False)  # fmt: skip

@@ -12,6 +12,7 @@ import pytest
 
 from ctc_helpers.fingerprint import folder_checksum
 from ctc_helpers.plots import cache as charts
+from ctc_helpers.plots import report_charts
 from ctc_helpers.publish.read import load_published
 from tests.fake_published import write_fake_published
 
@@ -50,6 +51,12 @@ def _inputs(name: str, folder: Path) -> dict:
               "programme_bank_path": "", "enrolment_file": "", "low_reach": 0.3,
               "goal_chain_dir": str(folder.parent / "none")}  # fmt: skip
     return {k: values[k] for k in charts.CHARTS[name].inputs}
+
+
+def test_every_chart_names_a_drawing_function():
+    for name, spec in charts.CHARTS.items():
+        assert callable(getattr(report_charts, spec.draw)), name
+    assert {spec.draw for spec in charts.CHARTS.values()} == set(report_charts.__all__)
 
 
 def test_each_chart_draws_a_png_from_the_published_tables(folder: Path):
@@ -176,11 +183,7 @@ def test_render_draws_missing_charts_once_and_reports_failures(folder: Path, mon
     def broken(*args, **kwargs):
         raise ValueError("no such column")
 
-    monkeypatch.setitem(
-        charts.CHARTS, "priorities", charts.CHARTS["priorities"].__class__(
-            "02_factor_prioritization", (9, 11), broken
-        )
-    )  # fmt: skip
+    monkeypatch.setattr(report_charts, "draw_priorities", broken)
     result = charts.render(tasks[1:])
     assert result["status"].tolist() == ["failed", "drawn"]
     assert result.loc[0, "message"] == "ValueError: no such column"
@@ -219,12 +222,10 @@ def test_gap_inputs_are_read_again_when_the_inventory_changed(folder: Path, monk
     inputs = _inputs("gap_reach", folder)
     gap_inputs = {k: v for k, v in inputs.items() if k != "low_reach"}
     calls = []
-    monkeypatch.setattr(charts, "_GAP_MEMO", {})
-    from ctc_helpers.phases.gaps import inputs as resources
-
-    real = resources.load_gap_inputs
+    monkeypatch.setattr(report_charts, "_GAP_MEMO", {})
+    real = report_charts.load_gap_inputs
     monkeypatch.setattr(
-        resources, "load_gap_inputs", lambda *a, **k: calls.append(1) or real(*a, **k)
+        report_charts, "load_gap_inputs", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     for name in ("gap_city_view", "gap_reach"):
         charts.draw_png(pub, name, **REPORT, **_inputs(name, folder))

@@ -1,4 +1,6 @@
-"""Tests of ctc_helpers.views.followup, the demo-city acceptance tests, and notebook 04 under papermill.
+"""Tests of the follow-up (ctc_helpers.phases.followup: assessment, changes, trends, cohorts, record;
+ctc_helpers.views.followup, ctc_helpers.plots.followup), the demo-city acceptance tests, and
+notebook 04 under papermill.
 
 Expected values come from the R / literature references in tests/data/reference/, from
 plain formulas written here, or from statsmodels fitted directly (not through ctc_helpers).
@@ -20,10 +22,19 @@ import pytest
 import yaml
 from scipy import stats as sps
 
+from ctc_helpers.config import goal_chain as chains
 from ctc_helpers.errors import ComparisonError
 from ctc_helpers.paths import NOTEBOOKS_DIR, SAMPLE_DIR
+from ctc_helpers.phases.followup import goal_progress
+from ctc_helpers.phases.followup.assessment import assess_change, better_direction
+from ctc_helpers.phases.followup.changes import change_table, wave_changes
+from ctc_helpers.phases.followup.cohorts import cohort_table
+from ctc_helpers.phases.followup.goal_progress import focus_measures
+from ctc_helpers.phases.followup.record import results_record
+from ctc_helpers.phases.followup.trends import trend_table, trend_tests
+from ctc_helpers.plots.followup import plot_trends
 from ctc_helpers.stats.intervals import newcombe_diff_ci
-from ctc_helpers.views import followup as fu
+from ctc_helpers.views import followup as views
 
 from ..conftest import REFERENCE_DIR
 
@@ -89,11 +100,11 @@ def _reference(name: str) -> pd.DataFrame:
      ("composite", None, "")],
 )  # fmt: skip
 def test_better_direction(kind, group, better):
-    assert fu.better_direction(kind, group) == better
+    assert better_direction(kind, group) == better
 
 
 def test_assess_change():
-    assessed = fu.assess_change(
+    assessed = assess_change(
         ["increase", "decrease", "increase", "no_clear_change", "too_few", "decrease"],
         ["increase", "increase", "decrease", "decrease", "decrease", ""],
     )
@@ -121,7 +132,7 @@ def two_measures() -> pd.DataFrame:
 
 
 def test_change_table_matches_the_reference_values(two_measures):
-    changes = fu.change_table(two_measures, area="norr", wave=2023)
+    changes = change_table(two_measures, area="norr", wave=2023)
     rows = changes.loc[changes["reference"].eq("previous")].set_index("measure")
     newcombe = _reference("two_proportion_reference_values.csv").set_index("method")
     low, high = rows.loc["alcohol_30d", ["diff_low", "diff_high"]]
@@ -151,9 +162,9 @@ def test_change_table_matches_the_reference_values(two_measures):
 
 
 def test_holm_runs_across_the_measures_shown(two_measures):
-    alone = fu.change_table(two_measures, area="norr", wave=2023, include=["alcohol_30d"])
+    alone = change_table(two_measures, area="norr", wave=2023, include=["alcohol_30d"])
     assert alone["p_holm"].tolist() == pytest.approx(alone["p_value"].tolist())
-    kinds = fu.change_table(two_measures, area="norr", wave=2023, kinds=["risk"])
+    kinds = change_table(two_measures, area="norr", wave=2023, kinds=["risk"])
     assert set(kinds["measure"]) == {"family_conflict"}
 
 
@@ -164,15 +175,15 @@ def test_previous_and_baseline_references():
             for w, x in [(2021, 100), (2023, 90), (2025, 60)]
         ]
     )
-    changes = fu.change_table(table, area="norr", wave=2025).set_index("reference")
+    changes = change_table(table, area="norr", wave=2025).set_index("reference")
     assert changes.loc["previous", "reference_wave"] == 2023
     assert changes.loc["baseline", "reference_wave"] == 2021
     assert changes.loc["baseline", "diff"] == pytest.approx(60 / 400 - 100 / 400)
     assert changes.loc["baseline", "assessment"] == "better"
-    two = fu.change_table(table, area="norr", wave=2023)
+    two = change_table(table, area="norr", wave=2023)
     assert two["reference"].tolist() == ["previous", "baseline"]
     assert two["reference_wave"].tolist() == [2021, 2021]
-    first = fu.change_table(table, area="norr", wave=2021)
+    first = change_table(table, area="norr", wave=2021)
     assert first.empty and "assessment" in first.columns
 
 
@@ -185,7 +196,7 @@ def test_small_and_suppressed_groups_are_too_few():
             _row(2023, "truancy", "behaviour", 0, 0, suppressed=True),
         ]
     )
-    changes = fu.change_table(table, area="norr", wave=2023, min_n=10)
+    changes = change_table(table, area="norr", wave=2023, min_n=10)
     assert changes["change"].tolist() == ["too_few"] * 4
     assert changes["assessment"].tolist() == ["too_few"] * 4
     assert changes[["diff", "diff_low", "p_value", "p_holm", "cohens_h"]].isna().all().all()
@@ -210,7 +221,7 @@ def changed_cutpoints() -> pd.DataFrame:
 
 
 def test_different_cutpoints_are_not_compared(changed_cutpoints):
-    changes = fu.change_table(changed_cutpoints, area="norr", wave=2023)
+    changes = change_table(changed_cutpoints, area="norr", wave=2023)
     rows = changes.loc[changes["reference"].eq("previous")].set_index("measure")
     refused = rows.loc["family_conflict"]
     assert refused["change"] == "not_comparable" and refused["assessment"] == "not_comparable"
@@ -226,23 +237,23 @@ def test_different_cutpoints_are_not_compared(changed_cutpoints):
 
 
 def test_explain_not_comparable_names_both_versions(changed_cutpoints, default_instrument):
-    changes = fu.change_table(changed_cutpoints, area="norr", wave=2023)
+    changes = change_table(changed_cutpoints, area="norr", wave=2023)
     measures = default_instrument.measures().assign(label_sv=lambda m: m["label"],
                                                     label_en=lambda m: m["label"])  # fmt: skip
-    text = fu.explain_not_comparable(changes, measures=measures, lang="sv").data
+    text = views.explain_not_comparable(changes, measures=measures, lang="sv").data
     assert "Konflikter i familjen: 2021 bygger på gränsvärdesversion " + V1 in text
     assert "2023 på " + V2 in text
     assert text.count("\n- ") == 1  # one bullet: previous and baseline are the same year
-    english = fu.explain_not_comparable(changes, lang="en").data
+    english = views.explain_not_comparable(changes, lang="en").data
     assert f"family_conflict: 2021 uses cut-point version {V1}, 2023 uses {V2}" in english
-    same = fu.change_table(changed_cutpoints, area="norr", wave=2023, include=["alcohol_30d"])
-    assert fu.explain_not_comparable(same) is None
+    same = change_table(changed_cutpoints, area="norr", wave=2023, include=["alcohol_30d"])
+    assert views.explain_not_comparable(same) is None
 
 
 def test_wave_changes_refuses_different_cutpoints(changed_cutpoints):
     with pytest.raises(ComparisonError, match=re.escape(V1) + r".*" + re.escape(V2)):
-        fu.wave_changes(changed_cutpoints, area="norr", wave=2023, reference_wave=2021)
-    strict = fu.wave_changes(
+        wave_changes(changed_cutpoints, area="norr", wave=2023, reference_wave=2021)
+    strict = wave_changes(
         changed_cutpoints, area="norr", wave=2023, reference_wave=2021, include=["alcohol_30d"]
     )
     assert strict[["change", "assessment"]].values.tolist() == [["decrease", "better"]]
@@ -260,7 +271,7 @@ def test_wave_changes_refuses_different_cutpoints(changed_cutpoints):
 )
 def test_change_table_errors(two_measures, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        fu.change_table(two_measures, **kwargs)
+        change_table(two_measures, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,7 +299,7 @@ def three_waves() -> pd.DataFrame:
 
 def test_trend_table(three_waves):
     before = three_waves.copy()
-    trend = fu.trend_table(three_waves, area="norr")
+    trend = trend_table(three_waves, area="norr")
     pd.testing.assert_frame_equal(three_waves, before)
     assert len(trend) == 9
     alcohol = trend.loc[trend["measure"].eq("alcohol_30d")].set_index("wave")
@@ -302,7 +313,7 @@ def test_trend_table(three_waves):
     assert alcohol.loc[2025, "previous_wave"] == 2023
     assert alcohol.loc[2025, ["ci_low", "ci_high"]].tolist() == pytest.approx(_wilson(70, 380))
     # the last pair equals change_table's previous-wave comparison (same family of measures)
-    changes = fu.change_table(three_waves, area="norr", wave=2025)
+    changes = change_table(three_waves, area="norr", wave=2025)
     previous = changes.loc[changes["reference"].eq("previous")].set_index("measure")
     last = trend.loc[trend["wave"].eq(2025)].set_index("measure")
     assert last["p_holm_previous"].to_dict() == pytest.approx(previous["p_holm"].to_dict())
@@ -310,11 +321,11 @@ def test_trend_table(three_waves):
     assert trend.loc[trend["measure"].eq("family_attachment"), "better"].unique().tolist() == [
         "increase"
     ]
-    assert fu.trend_table(three_waves, area="norr", last_wave=2023)["wave"].max() == 2023
+    assert trend_table(three_waves, area="norr", last_wave=2023)["wave"].max() == 2023
 
 
 def test_trend_table_hides_small_groups(three_waves):
-    trend = fu.trend_table(three_waves, area="norr", grade="ak7").set_index("wave")
+    trend = trend_table(three_waves, area="norr", grade="ak7").set_index("wave")
     assert trend.loc[2021, "suppressed"] and np.isnan(trend.loc[2021, "pct"])
     assert not trend.loc[2023, "suppressed"] and trend.loc[2023, "pct"] == pytest.approx(9 / 40)
     assert trend.loc[2023, "change_previous"] == "too_few"
@@ -323,7 +334,7 @@ def test_trend_table_hides_small_groups(three_waves):
 def test_trend_tests_match_a_direct_glm(three_waves):
     import statsmodels.api as sm
 
-    tests = fu.trend_tests(three_waves, area="norr").set_index("measure")
+    tests = trend_tests(three_waves, area="norr").set_index("measure")
     raw = {}
     for measure, waves in {
         "alcohol_30d": [(2021, 120, 400), (2023, 100, 400), (2025, 70, 380)],
@@ -347,16 +358,16 @@ def test_trend_tests_match_a_direct_glm(three_waves):
 
 
 def test_trend_tests_need_three_comparable_waves(three_waves):
-    two = fu.trend_tests(three_waves, area="norr", last_wave=2023)
+    two = trend_tests(three_waves, area="norr", last_wave=2023)
     assert set(two["trend"]) == {"too_few_waves"} and two["p_value"].isna().all()
-    small = fu.trend_tests(three_waves, area="norr", grade="ak7")
+    small = trend_tests(three_waves, area="norr", grade="ak7")
     assert small["trend"].tolist() == ["too_few"]
     changed = three_waves.assign(
         cutpoint_version=three_waves["cutpoint_version"].mask(
             three_waves["wave"].eq(2025) & three_waves["measure"].eq("family_conflict"), V2
         )
     )
-    tests = fu.trend_tests(changed, area="norr").set_index("measure")
+    tests = trend_tests(changed, area="norr").set_index("measure")
     assert tests.loc["family_conflict", "trend"] == "not_comparable"
     assert tests.loc["family_conflict", "cutpoint_version"] == f"{V1} | {V2}"
     # Holm runs over the two measures still tested
@@ -379,7 +390,7 @@ def test_cohort_table_lines_up_grades_by_year(respondent_schema):
             (2025, "ak7", 6),  # seen once: left out
         ]
     ] + [_row(2025, "alcohol_30d", "behaviour", 60, 300)]  # fmt: skip
-    cohorts = fu.cohort_table(_table(rows), area="norr")
+    cohorts = cohort_table(_table(rows), area="norr")
     # ordered by the wave and grade where each year group is first seen
     assert cohorts[["cohort", "wave", "grade"]].values.tolist() == [
         ["ak7-2021", 2021, "ak7"], ["ak7-2021", 2023, "ak9"], ["ak7-2021", 2025, "gy2"],
@@ -396,16 +407,16 @@ def test_cohort_table_flags_changed_cutpoints():
         _row(2021, "family_conflict", "risk", 20, 100, grade="ak7", version=V1),
         _row(2023, "family_conflict", "risk", 25, 100, grade="ak9", version=V2),
     ]
-    cohorts = fu.cohort_table(_table(rows), area="norr")
+    cohorts = cohort_table(_table(rows), area="norr")
     assert not cohorts["comparable"].any()
     with pytest.raises(ValueError, match=r"no sex 'X'"):
-        fu.cohort_table(_table(rows), area="norr", sex="X")
+        cohort_table(_table(rows), area="norr", sex="X")
 
 
 def test_cohort_view_without_grades_is_empty(two_measures):
-    cohorts = fu.cohort_table(two_measures, area="norr")
+    cohorts = cohort_table(two_measures, area="norr")
     assert cohorts.empty and "comparable" in cohorts.columns
-    table = fu.cohort_display(cohorts, lang="en")
+    table = views.cohort_display(cohorts, lang="en")
     assert table.frame.empty and "not the same pupils" in table.footnotes[0]
 
 
@@ -414,8 +425,8 @@ def test_cohort_view_without_grades_is_empty(two_measures):
 
 
 def test_change_display(three_waves):
-    changes = fu.change_table(three_waves, area="norr", wave=2025)
-    table = fu.change_display(changes, lang="sv")
+    changes = change_table(three_waves, area="norr", wave=2025)
+    table = views.change_display(changes, lang="sv")
     frame = table.frame.set_index("Mått")
     assert frame.columns.tolist() == [
         "2021", "2023", "2025",
@@ -429,12 +440,12 @@ def test_change_display(three_waves):
         "−12 ("
     )
     assert any("Holm" in note for note in table.footnotes)
-    empty = fu.change_display(fu.change_table(three_waves, area="norr", wave=2021), lang="en")
+    empty = views.change_display(change_table(three_waves, area="norr", wave=2021), lang="en")
     assert empty.frame.empty and "no earlier survey" in empty.footnotes[0]
 
 
 def test_change_display_marks_hidden_values(three_waves):
-    table = fu.change_display(fu.change_table(three_waves, area="norr", grade="ak7", wave=2023),
+    table = views.change_display(change_table(three_waves, area="norr", grade="ak7", wave=2023),
                               lang="en")  # fmt: skip
     row = table.frame.iloc[0]
     assert row["2021"] == "–" and row["Assessment since 2021"] == "too few answers to judge"
@@ -442,7 +453,7 @@ def test_change_display_marks_hidden_values(three_waves):
 
 
 def test_trend_test_display(three_waves):
-    table = fu.trend_test_display(fu.trend_tests(three_waves, area="norr"), lang="sv")
+    table = views.trend_test_display(trend_tests(three_waves, area="norr"), lang="sv")
     row = table.frame.set_index("Mått").loc["alcohol_30d"]
     assert row["Mätningar (antal)"] == "2021–2025 (3)"
     assert re.fullmatch(r"0,\d\d \(0,\d\d till 0,\d\d\)", row["Oddskvot per mätomgång (95 % KI)"])
@@ -455,7 +466,7 @@ def test_cohort_display():
         _row(2023, "alcohol_30d", "behaviour", 15, 100, grade="ak9"),
         _row(2025, "alcohol_30d", "behaviour", 0, 0, grade="gy2", suppressed=True),
     ]
-    table = fu.cohort_display(fu.cohort_table(_table(rows), area="norr"), lang="sv")
+    table = views.cohort_display(cohort_table(_table(rows), area="norr"), lang="sv")
     assert table.frame.values.tolist() == [
         ["åk 7 2021", "alcohol_30d", "5 % (åk 7)", "15 % (åk 9)", "– (gy 2)"]
     ]
@@ -464,10 +475,10 @@ def test_cohort_display():
 
 
 def test_plot_trends(three_waves):
-    trend = fu.trend_table(three_waves, area="norr", include=["alcohol_30d", "family_conflict"])
+    trend = trend_table(three_waves, area="norr", include=["alcohol_30d", "family_conflict"])
     hidden = trend.assign(suppressed=trend["suppressed"] | trend["wave"].eq(2023))
     fig, ax = plt.subplots()
-    assert fu.plot_trends(hidden, lang="en", ax=ax) is ax
+    assert plot_trends(hidden, lang="en", ax=ax) is ax
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert labels == ["alcohol_30d", "family_conflict"]
     first = ax.get_lines()[0].get_ydata()
@@ -477,19 +488,17 @@ def test_plot_trends(three_waves):
 
 
 def test_focus_measures_and_results_record(three_waves, default_instrument):
-    from ctc_helpers.views import goal_chain as gc
-
-    chain = gc.GoalChain(
+    chain = chains.GoalChain(
         area="norr", baseline_wave=2021,
-        goals=(gc.Goal(id="a", level="long", kind="behaviour", direction="decrease",
+        goals=(chains.Goal(id="a", level="long", kind="behaviour", direction="decrease",
                        baseline=0.3, target=0.2, target_year=2029, measure="alcohol_30d"),
-               gc.Goal(id="b", level="short", kind="reach", direction="increase",
+               chains.Goal(id="b", level="short", kind="reach", direction="increase",
                        baseline=0.1, target=0.2, target_year=2027, programme="ART")),
     )  # fmt: skip
-    assert fu.focus_measures(three_waves, chain) == ["alcohol_30d"]
-    changes = fu.change_table(three_waves, area="norr", wave=2025)
-    trends = fu.trend_tests(three_waves, area="norr")
-    record = fu.results_record(wave=2025, changes=[changes], trends=[trends], goals=None)
+    assert focus_measures(three_waves, chain) == ["alcohol_30d"]
+    changes = change_table(three_waves, area="norr", wave=2025)
+    trends = trend_tests(three_waves, area="norr")
+    record = results_record(wave=2025, changes=[changes], trends=[trends], goals=None)
     for reference in ("previous", "baseline"):
         shown = changes.loc[changes["reference"].eq(reference), "assessment"]
         assert record["assessments"][reference] == shown.value_counts().to_dict()
@@ -505,7 +514,7 @@ def test_focus_measures_and_results_record(three_waves, default_instrument):
     assert [c["measure"] for c in record["clear_trends"]] == clear_trends
     assert record["goals"] is None
     json.dumps(record)  # the record is JSON-compatible
-    empty = fu.results_record(wave=2021)
+    empty = results_record(wave=2021)
     assert empty["clear_changes"] == [] and empty["assessments"] == {}
 
 
@@ -526,15 +535,15 @@ def _family(measure_kind: str) -> list[str]:
 def test_planted_trends_are_recovered(demo_aggregates, effect):
     kinds = _family(effect["measure_kind"])
     expected = DIRECTIONS[effect["direction"]]
-    tests = fu.trend_tests(demo_aggregates, area=effect["area"], kinds=kinds).set_index("measure")
+    tests = trend_tests(demo_aggregates, area=effect["area"], kinds=kinds).set_index("measure")
     assert tests.loc[effect["measure"], "trend"] == expected
-    changes = fu.change_table(demo_aggregates, area=effect["area"], wave=max(effect["waves"]),
+    changes = change_table(demo_aggregates, area=effect["area"], wave=max(effect["waves"]),
                               kinds=kinds)  # fmt: skip
     since_baseline = changes.set_index(["reference", "measure"]).loc[
         ("baseline", effect["measure"])
     ]
     assert since_baseline["change"] == expected
-    better = fu.better_direction(effect["measure_kind"])
+    better = better_direction(effect["measure_kind"])
     assert since_baseline["assessment"] == ("better" if better == expected else "worse")
 
 
@@ -543,7 +552,7 @@ def test_only_the_planted_behaviours_trend_in_the_city(demo_aggregates):
     # the planted behaviour and those whose answers follow it (planted_truth: also_moves)
     expected = {m for e in planted for m in [e["measure"], *e.get("also_moves", [])]}
     assert len(expected) >= 2
-    tests = fu.trend_tests(demo_aggregates, area="all", kinds=["behaviour"]).set_index("measure")
+    tests = trend_tests(demo_aggregates, area="all", kinds=["behaviour"]).set_index("measure")
     clear = tests.loc[tests["trend"].isin(["increase", "decrease"])]
     assert set(clear.index) == expected
     directions = {m: DIRECTIONS[e["direction"]] for e in planted
@@ -556,10 +565,8 @@ def test_no_change_is_reported_where_none_was_planted(demo_aggregates):
     assert len(nulls) > 100
     reported = []
     for area, pairs in nulls.groupby("area"):
-        tests = fu.trend_tests(demo_aggregates, area=area, kinds=["risk", "protective"])
-        changes = fu.change_table(
-            demo_aggregates, area=area, wave=2025, kinds=["risk", "protective"]
-        )
+        tests = trend_tests(demo_aggregates, area=area, kinds=["risk", "protective"])
+        changes = change_table(demo_aggregates, area=area, wave=2025, kinds=["risk", "protective"])
         clear_trend = tests.loc[tests["trend"].isin(["increase", "decrease"]), "measure"]
         clear_change = changes.loc[changes["change"].isin(["increase", "decrease"]), "measure"]
         reported += [
@@ -569,15 +576,13 @@ def test_no_change_is_reported_where_none_was_planted(demo_aggregates):
 
 
 def test_demo_goal_chains_load_and_evaluate(demo_aggregates, default_instrument):
-    from ctc_helpers.views import goal_chain as gc
-
     files = sorted((SAMPLE_DIR / "goal_chains").glob("*.yaml"))
     assert files, "the demo city has at least one goal chain"
     for path in files:
-        chain = gc.load_goal_chain(path, instrument=default_instrument, area=path.stem)
-        goals = gc.evaluate_goals(chain, demo_aggregates, wave=2025)
-        assert set(goals["status"]) <= set(gc.schema_codes("statuses"))
-        assert set(goals["reason"]) <= set(gc.GOAL_REASONS)
+        chain = chains.load_goal_chain(path, instrument=default_instrument, area=path.stem)
+        goals = goal_progress.evaluate_goals(chain, demo_aggregates, wave=2025)
+        assert set(goals["status"]) <= set(chains.schema_codes("statuses"))
+        assert set(goals["reason"]) <= set(chains.GOAL_REASONS)
         survey = goals.loc[goals["measure"].ne("") & goals["latest"].notna()]
         published = demo_aggregates.loc[
             demo_aggregates["wave"].eq(2025) & demo_aggregates["area"].eq(chain.area)

@@ -17,9 +17,11 @@ import pytest
 import yaml
 from scipy import stats as sps
 
+from ctc_helpers.config import goal_chain as chains
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import t
 from ctc_helpers.phases.followup import goal_progress
+from ctc_helpers.plots import goal_chain as chain_chart
 from ctc_helpers.views import goal_chain as gc
 
 from ..conftest import DATA_DIR
@@ -92,17 +94,17 @@ def inventory() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def norr(default_instrument) -> gc.GoalChain:
-    return gc.load_goal_chain(GOALS_DIR / "norr.yaml", instrument=default_instrument)
+def norr(default_instrument) -> chains.GoalChain:
+    return chains.load_goal_chain(GOALS_DIR / "norr.yaml", instrument=default_instrument)
 
 
 @pytest.fixture(scope="module")
 def evaluated(norr, aggregates, inventory) -> pd.DataFrame:
-    return gc.evaluate_goals(norr, aggregates, wave=2025, inventory=inventory)
+    return goal_progress.evaluate_goals(norr, aggregates, wave=2025, inventory=inventory)
 
 
-def _load(name: str, instrument) -> gc.GoalChain:
-    return gc.load_goal_chain(GOALS_DIR / f"{name}.yaml", instrument=instrument)
+def _load(name: str, instrument) -> chains.GoalChain:
+    return chains.load_goal_chain(GOALS_DIR / f"{name}.yaml", instrument=instrument)
 
 
 def _statuses(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
@@ -142,7 +144,7 @@ def test_load_valid_chain(norr):
 
 
 def test_goals_frame(norr):
-    frame = gc.goals_frame(norr)
+    frame = chains.goals_frame(norr)
     assert frame["goal_id"].tolist()[:2] == ["alcohol-30d", "cannabis-30d"]
     assert frame.columns.tolist() == [
         "goal_id", "level", "indicator_kind", "measure", "programme", "grade", "sex",
@@ -153,7 +155,7 @@ def test_goals_frame(norr):
 
 def test_load_with_measures_table(default_instrument):
     measures = default_instrument.measures()[["measure", "measure_kind"]]
-    chain = gc.load_goal_chain(GOALS_DIR / "norr.yaml", instrument=measures)
+    chain = chains.load_goal_chain(GOALS_DIR / "norr.yaml", instrument=measures)
     assert len(chain.goals) == 11
 
 
@@ -298,7 +300,7 @@ def test_invalid_goal_files_are_refused_with_clear_messages(
     tmp_path, default_instrument, data, expected, english
 ):
     with pytest.raises(ConfigError, match=expected):
-        gc.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
+        chains.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
 
 
 def test_reach_goal_cannot_have_a_group(tmp_path, default_instrument, english):
@@ -306,34 +308,34 @@ def test_reach_goal_cannot_have_a_group(tmp_path, default_instrument, english):
     with pytest.raises(
         ConfigError, match=r"group is \{'grade': 'ak9'\}; a reach goal has no group"
     ):
-        gc.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
+        chains.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
 
 
 def test_unreadable_files(tmp_path, default_instrument, english):
     with pytest.raises(ConfigError, match=r"Cannot read the goal chain .*missing\.yaml"):
-        gc.load_goal_chain(tmp_path / "missing.yaml", instrument=default_instrument)
+        chains.load_goal_chain(tmp_path / "missing.yaml", instrument=default_instrument)
     broken = tmp_path / "broken.yaml"
     broken.write_text("area: [norr\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"broken\.yaml is not valid YAML \(line 2, column 1\)"):
-        gc.load_goal_chain(broken, instrument=default_instrument)
+        chains.load_goal_chain(broken, instrument=default_instrument)
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"list\.yaml: the file must hold keys and values at"):
-        gc.load_goal_chain(listed, instrument=default_instrument)
+        chains.load_goal_chain(listed, instrument=default_instrument)
 
 
 def test_area_must_match_when_given(tmp_path, default_instrument, english):
     path = _write(tmp_path, BASE)
     with pytest.raises(ConfigError, match=r"area is 'norr'; this file is read for the area 'syd'"):
-        gc.load_goal_chain(path, instrument=default_instrument, area="syd")
+        chains.load_goal_chain(path, instrument=default_instrument, area="syd")
 
 
 def test_load_area_goal_chain(tmp_path, default_instrument):
-    assert gc.load_area_goal_chain(tmp_path, "norr", instrument=default_instrument) is None
+    assert chains.load_area_goal_chain(tmp_path, "norr", instrument=default_instrument) is None
     _write(tmp_path, BASE, name="norr.yaml")
-    chain = gc.load_area_goal_chain(tmp_path, "norr", instrument=default_instrument)
+    chain = chains.load_area_goal_chain(tmp_path, "norr", instrument=default_instrument)
     assert [g.id for g in chain.goals] == ["alcohol", "conflict"]
-    assert gc.goal_chain_path(tmp_path, "norr") == tmp_path / "norr.yaml"
+    assert chains.goal_chain_path(tmp_path, "norr") == tmp_path / "norr.yaml"
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +414,9 @@ def test_progress_and_expected_by_hand(evaluated):
 
 
 def test_edge_case_no_baseline(default_instrument, aggregates):
-    frame = gc.evaluate_goals(_load("no_baseline", default_instrument), aggregates, wave=2025)
+    frame = goal_progress.evaluate_goals(
+        _load("no_baseline", default_instrument), aggregates, wave=2025
+    )
     rows = frame.set_index("goal_id")
     assert _statuses(frame) == {
         "low-mood": ("not_yet_measurable", "no_baseline"),
@@ -425,7 +429,9 @@ def test_edge_case_no_baseline(default_instrument, aggregates):
 
 
 def test_edge_case_target_met_at_baseline(default_instrument, aggregates):
-    frame = gc.evaluate_goals(_load("met_at_baseline", default_instrument), aggregates, wave=2025)
+    frame = goal_progress.evaluate_goals(
+        _load("met_at_baseline", default_instrument), aggregates, wave=2025
+    )
     assert set(_statuses(frame).values()) == {("achieved", "target_met_at_baseline")}
     assert "mer ambitiöst mål" in gc.reason_text(frame.iloc[0], "sv")
 
@@ -435,13 +441,15 @@ def test_target_met_at_baseline_but_lost(tmp_path, default_instrument, aggregate
     data = _variant(0, indicator={"kind": "behaviour", "measure": "truancy"}, baseline=0.10,
                     target=0.105)  # fmt: skip
     data["goals"] = data["goals"][:1]
-    chain = gc.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
-    frame = gc.evaluate_goals(chain, aggregates, wave=2025)
+    chain = chains.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
+    frame = goal_progress.evaluate_goals(chain, aggregates, wave=2025)
     assert _statuses(frame) == {"alcohol": ("not_on_track", "no_longer_met")}
 
 
 def test_edge_case_suppressed_group(default_instrument, aggregates):
-    frame = gc.evaluate_goals(_load("suppressed_group", default_instrument), aggregates, wave=2025)
+    frame = goal_progress.evaluate_goals(
+        _load("suppressed_group", default_instrument), aggregates, wave=2025
+    )
     assert _statuses(frame) == {
         "alcohol-gy2-girls": ("not_yet_measurable", "suppressed"),
         "alcohol-all": ("achieved", "target_reached"),
@@ -454,7 +462,9 @@ def test_edge_case_suppressed_group(default_instrument, aggregates):
 
 
 def test_edge_case_cutpoint_mismatch(default_instrument, aggregates):
-    frame = gc.evaluate_goals(_load("cutpoint_mismatch", default_instrument), aggregates, wave=2025)
+    frame = goal_progress.evaluate_goals(
+        _load("cutpoint_mismatch", default_instrument), aggregates, wave=2025
+    )
     assert _statuses(frame) == {
         "family-conflict": ("not_yet_measurable", "cutpoint_mismatch"),
         "alcohol-30d": ("achieved", "target_reached"),
@@ -464,17 +474,17 @@ def test_edge_case_cutpoint_mismatch(default_instrument, aggregates):
 
 
 def test_exact_version_also_matches(tmp_path, default_instrument, aggregates):
-    chain = gc.load_goal_chain(
+    chain = chains.load_goal_chain(
         _write(tmp_path, _variant(cutpoint_version=RISK)), instrument=default_instrument
     )
-    frame = gc.evaluate_goals(chain, aggregates, wave=2025)
+    frame = goal_progress.evaluate_goals(chain, aggregates, wave=2025)
     assert frame.set_index("goal_id").loc["conflict", "reason"] == "target_reached_within_noise"
     # a prefix that does not end at a "/" does not match
-    chain = gc.load_goal_chain(
+    chain = chains.load_goal_chain(
         _write(tmp_path, _variant(cutpoint_version="ctc-default-2026.1/ref-20")),
         instrument=default_instrument,
     )
-    frame = gc.evaluate_goals(chain, aggregates, wave=2025)
+    frame = goal_progress.evaluate_goals(chain, aggregates, wave=2025)
     assert frame.set_index("goal_id").loc["conflict", "reason"] == "cutpoint_mismatch"
 
 
@@ -485,7 +495,7 @@ def test_cutpoints_changed_between_waves_in_the_data(norr, aggregates, inventory
             "ctc-default-2026.1/ref-2021/P75-P90/cccc3333",
         )
     )
-    frame = gc.evaluate_goals(norr, changed, wave=2025, inventory=inventory)
+    frame = goal_progress.evaluate_goals(norr, changed, wave=2025, inventory=inventory)
     row = frame.set_index("goal_id").loc["family-conflict"]
     assert (row["status"], row["reason"]) == ("not_yet_measurable", "cutpoint_changed")
     text = gc.reason_text(row, "sv")
@@ -493,7 +503,7 @@ def test_cutpoints_changed_between_waves_in_the_data(norr, aggregates, inventory
 
 
 def test_no_wave_after_baseline(norr, aggregates, inventory):
-    frame = gc.evaluate_goals(norr, aggregates, wave=2021, inventory=inventory)
+    frame = goal_progress.evaluate_goals(norr, aggregates, wave=2021, inventory=inventory)
     assert set(frame["status"]) == {"not_yet_measurable"}
     assert set(frame["reason"]) == {"no_wave_after_baseline"}
 
@@ -504,8 +514,8 @@ def test_not_measured_and_target_year_passed(tmp_path, default_instrument, aggre
         {"id": "cannabis", "level": "long", "indicator": {"kind": "behaviour",
          "measure": "cannabis_30d"}, "baseline": 0.10, "target": 0.08, "target_year": 2023}
     )  # fmt: skip
-    chain = gc.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
-    frame = gc.evaluate_goals(chain, aggregates, wave=2025)
+    chain = chains.load_goal_chain(_write(tmp_path, data), instrument=default_instrument)
+    frame = goal_progress.evaluate_goals(chain, aggregates, wave=2025)
     statuses = _statuses(frame)
     assert statuses["alcohol"] == ("not_yet_measurable", "not_measured")
     assert statuses["cannabis"] == ("not_on_track", "target_year_passed")
@@ -522,7 +532,7 @@ def test_inventory_years_and_missing_values(norr, aggregates):
             "fidelity_score": [0.5, 0.5, 0.9, np.nan],
         }
     )
-    frame = gc.evaluate_goals(norr, aggregates, wave=2025, inventory=inventory)
+    frame = goal_progress.evaluate_goals(norr, aggregates, wave=2025, inventory=inventory)
     rows = frame.set_index("goal_id")
     # 2027 is after the wave and ignored; 2024 is the latest year: 50 / 200 = 0.25 (the target)
     assert rows.loc["parents-reach", "latest_year"] == 2024
@@ -536,43 +546,43 @@ def test_inventory_years_and_missing_values(norr, aggregates):
 
 def test_reach_over_several_rows_and_the_city(aggregates, inventory):
     city_aggregates = aggregates.assign(area="all")
-    chain = gc.GoalChain(
+    chain = chains.GoalChain(
         area="all",
         baseline_wave=2021,
-        goals=(gc.Goal(id="reach", level="short", kind="reach", direction="increase",
+        goals=(chains.Goal(id="reach", level="short", kind="reach", direction="increase",
                        baseline=0.1, target=0.5, target_year=2029, programme="Steg för steg"),),
     )  # fmt: skip
-    frame = gc.evaluate_goals(chain, city_aggregates, wave=2025, inventory=inventory)
+    frame = goal_progress.evaluate_goals(chain, city_aggregates, wave=2025, inventory=inventory)
     # the city sums every area: (60 + 10) / (200 + 50)
     assert frame.loc[0, "latest"] == pytest.approx(70 / 250)
 
 
 def test_no_inventory(norr, aggregates):
-    frame = gc.evaluate_goals(norr, aggregates, wave=2025)
+    frame = goal_progress.evaluate_goals(norr, aggregates, wave=2025)
     rows = frame.set_index("goal_id")
     assert rows.loc[["parents-reach", "art-fidelity"], "reason"].tolist() == ["no_inventory"] * 2
 
 
 def test_baseline_differing_from_the_data_is_noted(tmp_path, default_instrument, aggregates):
-    chain = gc.load_goal_chain(
+    chain = chains.load_goal_chain(
         _write(tmp_path, _variant(0, baseline=0.35)), instrument=default_instrument
     )
-    row = gc.evaluate_goals(chain, aggregates, wave=2025).iloc[0]
+    row = goal_progress.evaluate_goals(chain, aggregates, wave=2025).iloc[0]
     assert row["note"] == "baseline_differs_from_data"
     assert "25 %" in gc.reason_text(row, "sv")
 
 
 def test_no_chain_and_unknown_area(norr, aggregates):
-    empty = gc.evaluate_goals(None, aggregates, wave=2025)
+    empty = goal_progress.evaluate_goals(None, aggregates, wave=2025)
     assert empty.empty and empty.columns.tolist() == goal_progress._EVALUATED_COLUMNS
     with pytest.raises(ValueError, match=r"area 'norr', which is not in the aggregate table; its "
                        r"areas: syd"):  # fmt: skip
-        gc.evaluate_goals(norr, aggregates.assign(area="syd"), wave=2025)
+        goal_progress.evaluate_goals(norr, aggregates.assign(area="syd"), wave=2025)
 
 
 def test_evaluation_does_not_change_its_inputs(norr, aggregates, inventory):
     before_agg, before_inv = aggregates.copy(), inventory.copy()
-    gc.evaluate_goals(norr, aggregates, wave=2025, inventory=inventory)
+    goal_progress.evaluate_goals(norr, aggregates, wave=2025, inventory=inventory)
     pd.testing.assert_frame_equal(aggregates, before_agg)
     pd.testing.assert_frame_equal(inventory, before_inv)
 
@@ -582,18 +592,18 @@ def test_evaluation_does_not_change_its_inputs(norr, aggregates, inventory):
 
 
 def test_every_code_has_its_texts(evaluated):
-    for status in gc.schema_codes("statuses"):
+    for status in chains.schema_codes("statuses"):
         for lang in ("sv", "en"):
             assert t(f"goal_status_{status}", lang)
     row = evaluated.iloc[0]
-    for reason in gc.GOAL_REASONS:
+    for reason in chains.GOAL_REASONS:
         for note in ("", "baseline_from_data", "baseline_differs_from_data"):
             for lang in ("sv", "en"):
                 modified = row.copy()
                 modified["reason"], modified["note"] = reason, note
                 text = gc.reason_text(modified, lang)
                 assert text and "{" not in text
-    symbols = {s["code"]: s["symbol"] for s in gc.goal_schema()["statuses"]}
+    symbols = {s["code"]: s["symbol"] for s in chains.goal_schema()["statuses"]}
     assert symbols == {"achieved": "✓", "on_track": "→", "not_on_track": "✗",
                        "not_yet_measurable": "?"}  # fmt: skip
 
@@ -632,7 +642,7 @@ def test_goal_chain_notice(norr, tmp_path):
 
 
 def test_goal_summary(evaluated):
-    summary = gc.goal_summary(evaluated)
+    summary = goal_progress.goal_summary(evaluated)
     assert summary["goals"] == 11
     assert summary["status_counts"] == {
         "achieved": 3, "on_track": 3, "not_on_track": 4, "not_yet_measurable": 1
@@ -642,7 +652,7 @@ def test_goal_summary(evaluated):
 
 def test_plot_goal_chain(evaluated):
     fig, ax = plt.subplots()
-    returned = gc.plot_goal_chain(evaluated, lang="sv", ax=ax)
+    returned = chain_chart.plot_goal_chain(evaluated, lang="sv", ax=ax)
     assert returned is ax
     texts = [text.get_text() for text in ax.texts]
     boxes = [text for text in texts if "\n" in text]
@@ -662,7 +672,7 @@ def test_plot_goal_chain(evaluated):
 
 def test_plot_empty_chain():
     fig, ax = plt.subplots()
-    gc.plot_goal_chain(gc.evaluate_goals(None, pd.DataFrame({"area": []}), wave=2025), ax=ax,
+    chain_chart.plot_goal_chain(goal_progress.evaluate_goals(None, pd.DataFrame({"area": []}), wave=2025), ax=ax,
                        lang="en")  # fmt: skip
     assert [text.get_text() for text in ax.texts] == ["No goal chain to show."]
 
@@ -685,24 +695,24 @@ def test_load_programme_figures_from_an_inventory_file(tmp_path):
         "friends_drug_use,168,,0.9\n",
         encoding="utf-8",
     )
-    figures = gc.load_programme_figures(inventory, published=published, wave=2025)
+    figures = goal_progress.load_programme_figures(inventory, published=published, wave=2025)
     rows = figures.set_index(["programme", "year"])
     # the universal programme's eligible population is the enrolment of ak7 and ak9 (168 + 168)
     assert rows.loc[("LifeSkills Training", 2025), "eligible"] == pytest.approx(336)
-    assert gc.load_programme_figures("", published=published, wave=2025) is None
-    chain = gc.GoalChain(
+    assert goal_progress.load_programme_figures("", published=published, wave=2025) is None
+    chain = chains.GoalChain(
         area="norra-hamnen",
         baseline_wave=2023,
         goals=(
-            gc.Goal(id="steg", level="short", kind="reach", direction="increase", baseline=None,
+            chains.Goal(id="steg", level="short", kind="reach", direction="increase", baseline=None,
                     target=0.25, target_year=2027, programme="Steg för steg"),
-            gc.Goal(id="lst", level="short", kind="reach", direction="increase", baseline=0.2,
+            chains.Goal(id="lst", level="short", kind="reach", direction="increase", baseline=0.2,
                     target=0.6, target_year=2027, programme="LifeSkills Training"),
-            gc.Goal(id="steg-fidelity", level="short", kind="fidelity", direction="increase",
+            chains.Goal(id="steg-fidelity", level="short", kind="fidelity", direction="increase",
                     baseline=None, target=0.9, target_year=2027, programme="Steg för steg"),
         ),
     )  # fmt: skip
-    frame = gc.evaluate_goals(chain, published.aggregates, wave=2025, inventory=figures)
+    frame = goal_progress.evaluate_goals(chain, published.aggregates, wave=2025, inventory=figures)
     result = frame.set_index("goal_id")
     # Steg för steg: baseline 30 / 200 = 0.15 from the inventory's 2023 row, 60 / 200 in 2025
     assert result.loc["steg", ["baseline_used", "latest"]].tolist() == pytest.approx([0.15, 0.30])

@@ -60,7 +60,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.goal_chain import Goal, GoalChain, goals_frame, indicator_kind_spec
+from ctc_helpers.config.goal_chain import (
+    Goal,
+    GoalChain,
+    goals_frame,
+    indicator_kind_spec,
+    schema_codes,
+)
 from ctc_helpers.config.inventory import FlaggedProgrammeWarning
 from ctc_helpers.config.programme_bank import load_programme_bank
 from ctc_helpers.paths import resolve_path
@@ -74,6 +80,8 @@ __all__ = [
     "programme_figures",
     "load_programme_figures",
     "evaluate_goals",
+    "focus_measures",
+    "goal_summary",
 ]
 
 
@@ -451,3 +459,45 @@ def _with_status(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# What the follow-up shows and records
+
+
+def focus_measures(aggregates: pd.DataFrame, chain: GoalChain | None = None) -> list[str]:
+    """Measures to chart: the survey measures of the goal chain, else the composites.
+
+    Parameters
+    ----------
+    aggregates : pandas.DataFrame
+        Tidy aggregate table (only measures present in it are returned).
+    chain : GoalChain, optional
+        The area's goal chain (:func:`ctc_helpers.config.goal_chain.load_goal_chain`).
+
+    Returns
+    -------
+    list of str
+        Measure ids in the chain's order (long-term goals last), without repeats.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"measure": ["alcohol_30d", "high_risk", "high_protection"],
+    ...     "measure_kind": ["behaviour", "composite", "composite"]})
+    >>> focus_measures(table)
+    ['high_risk', 'high_protection']
+    """
+    present = list(dict.fromkeys(aggregates["measure"]))
+    wanted = [] if chain is None else [g.measure for g in chain.goals if g.measure]
+    chosen = [m for m in dict.fromkeys(wanted) if m in present]
+    if chosen:
+        return chosen
+    composites = aggregates.loc[aggregates["measure_kind"].eq("composite"), "measure"]
+    return list(dict.fromkeys(composites))
+
+
+def goal_summary(evaluated: pd.DataFrame) -> dict[str, Any]:
+    """Counts of goals per status and the statuses per goal (for the notebook's results file)."""
+    counts = evaluated["status"].value_counts() if len(evaluated) else pd.Series(dtype=int)
+    return {
+        "goals": int(len(evaluated)),
+        "status_counts": {s: int(counts.get(s, 0)) for s in schema_codes("statuses")},
+        "statuses": dict(zip(evaluated["goal_id"], evaluated["status"], strict=True)),
+    }

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ctc_helpers.config.instrument import load_respondent_schema
-from ctc_helpers.config.inventory import _norm
+from ctc_helpers.config.inventory import normalise
 from ctc_helpers.config.programme_bank import ProgrammeBank, load_programme_bank
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.paths import resolve_path
@@ -92,7 +92,7 @@ def load_enrolment(
 
 def _enrolment_file(path: Path, columns: list[str]) -> pd.DataFrame:
     frame, _ = read_text_table(path, sheet=None, lang="en")
-    frame = frame.set_axis([c if c == "row" else _norm(c) for c in frame.columns], axis=1)
+    frame = frame.set_axis([c if c == "row" else normalise(c) for c in frame.columns], axis=1)
     missing = [c for c in ("area", "grade", "enrolled") if c not in frame.columns]
     if missing:
         raise InputFileError(
@@ -149,7 +149,7 @@ def current_programmes(
     frame = inventory.programmes if isinstance(inventory, Inventory) else inventory
     if wave is not None:
         frame = frame.loc[frame["year"].isna() | (frame["year"] <= wave)]
-    keyed = frame.assign(_key=frame["programme"].map(_norm), _year=frame["year"].fillna(np.inf))
+    keyed = frame.assign(_key=frame["programme"].map(normalise), _year=frame["year"].fillna(np.inf))
     latest = (
         keyed.sort_values(["_year", "row"], kind="stable")
         .drop_duplicates(["area", "_key"], keep="last")

@@ -23,9 +23,9 @@ from ctc_helpers.config.inventory import (
     FLAGGED_RATINGS,
     NO_BANK_ID,
     FlaggedProgrammeWarning,
-    _factor_kinds,
-    _norm,
+    factor_kinds,
     load_inventory_schema,
+    normalise,
     parse_target,
 )
 from ctc_helpers.config.programme_bank import ProgrammeBank
@@ -148,7 +148,7 @@ def load_inventory(
         schema=schema,
         areas=_area_lookup(areas),
         area_ids=tuple(dict.fromkeys(_area_lookup(areas).values())),
-        factors=_factor_kinds(instrument),
+        factors=factor_kinds(instrument),
         bank=bank,
         headers=headers,
         area_names=_area_names(areas),
@@ -184,10 +184,10 @@ def _area_lookup(areas: pd.DataFrame | Iterable[str]) -> dict[str, str]:
         ids = areas["area_id"].astype(str)
         names = areas["name"].astype(str) if "name" in areas.columns else ids
         return {
-            **{_norm(n): i for n, i in zip(names, ids, strict=True)},
-            **{_norm(i): i for i in ids},
+            **{normalise(n): i for n, i in zip(names, ids, strict=True)},
+            **{normalise(i): i for i in ids},
         }
-    return {_norm(a): str(a) for a in areas if str(a) != CITY}
+    return {normalise(a): str(a) for a in areas if str(a) != CITY}
 
 
 def _with_bank(kept: pd.DataFrame, bank: ProgrammeBank) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.inventory import NO_BANK_ID, InventorySchema, _norm, parse_target
+from ctc_helpers.config.inventory import NO_BANK_ID, InventorySchema, normalise, parse_target
 from ctc_helpers.config.programme_bank import ProgrammeBank
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.i18n import t
@@ -68,7 +68,7 @@ def canonical_columns(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename the file's headers to the schema's column names; returns the frame and
     a map column name -> header as written."""
-    names = {h: schema.header_map.get(_norm(h)) for h in frame.columns if h != "row"}
+    names = {h: schema.header_map.get(normalise(h)) for h in frame.columns if h != "row"}
     unknown = [h for h, name in names.items() if name is None]
     if unknown:
         raise InputFileError(
@@ -171,14 +171,14 @@ def _check_cell(value: str, spec: dict, checker: RowChecker) -> Any:
 
 def _problem(row: int, column: str, value: str, problem: _CellProblem, checker: RowChecker) -> dict:
     header = checker.headers.get(column, column)
-    shown = header if _norm(header) == _norm(column) else f"{header} ({column})"
+    shown = header if normalise(header) == normalise(column) else f"{header} ({column})"
     where = t("inv_where", checker.lang, file=checker.file, row=row, column=shown)
     message = t(problem.key, checker.lang, where=where, value=value, **problem.values)
     return {"row": row, "column": column, "value": value, "message": message}
 
 
 def _check_area(value: str, checker: RowChecker) -> str:
-    area = checker.areas.get(_norm(value))
+    area = checker.areas.get(normalise(value))
     if area is None:
         raise _CellProblem("inv_unknown_area", allowed=", ".join(checker.area_ids))
     return area
@@ -188,15 +188,17 @@ def _check_choice(value: str, spec: dict, checker: RowChecker) -> str:
     vocabulary = spec["choices"]
     if vocabulary == "evidence_ratings":
         allowed = tuple(checker.bank.ratings["evidence_rating"])
-        lookup = {_norm(r): r for r in allowed}
+        lookup = {normalise(r): r for r in allowed}
         labels = dict(zip(allowed, checker.bank.ratings[f"label_{checker.lang}"], strict=True))
     else:
         allowed = checker.schema.choice_ids(vocabulary)
         lookup = checker.schema.choice_map(vocabulary)
         labels = checker.schema.choice_labels(vocabulary, checker.lang)
-    choice = lookup.get(_norm(value))
+    choice = lookup.get(normalise(value))
     if choice is None:
-        options = ", ".join(f"{a} ({labels[a]})" if _norm(labels[a]) != a else a for a in allowed)
+        options = ", ".join(
+            f"{a} ({labels[a]})" if normalise(labels[a]) != a else a for a in allowed
+        )
         raise _CellProblem("inv_bad_choice", allowed=options)
     return choice
 
@@ -298,7 +300,7 @@ def duplicate_problems(parsed: list[dict], checker: RowChecker) -> list[dict]:
     for row in parsed:
         if not row.get("area") or not row.get("programme"):
             continue
-        key = (row["area"], _norm(row["programme"]), row.get("year"))
+        key = (row["area"], normalise(row["programme"]), row.get("year"))
         if key in first:
             problem = _CellProblem("inv_duplicate_row", first=first[key])
             problems.append(_problem(row["row"], "programme", row["programme"], problem, checker))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.inventory import _factor_kinds
+from ctc_helpers.config.inventory import factor_kinds
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 
 __all__ = [
@@ -85,7 +85,7 @@ def gap_matrix(
         participants_reached, eligible, reach`` (0..1), ``dose, fidelity_score, funding_end``.
         Prioritised factors first (risk, then protective, in the team's order).
     """
-    kinds = _factor_kinds(instrument)
+    kinds = factor_kinds(instrument)
     exploded = programmes.explode("targeted_factors").rename(columns={"targeted_factors": "factor"})
     chosen = (
         priorities.loc[:, ["area", "factor", "source", "rank"]]
@@ -198,7 +198,7 @@ def city_view(
         programme or priority has zero counts and ``coverage == "none"``) plus ``pct``.
     """
     summary = coverage_summary(gap_matrix(programmes, priorities, instrument=instrument))
-    kinds = _factor_kinds(instrument)
+    kinds = factor_kinds(instrument)
     areas = list(areas) if areas is not None else sorted(set(summary["area"]))
     summary = summary.loc[summary["area"].isin(areas)]
     factors = sorted(set(summary["factor"]), key=lambda f: (kinds.get(f) != "risk", f))
