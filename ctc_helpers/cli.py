@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = getattr(importlib.import_module(module_name), function_name)
         return int(handler(args) or 0)
     except CTCError as exc:
-        print(f"{t('error_prefix', args.lang)}: {exc}", file=sys.stderr)
+        print(f"{t('error_prefix', args.lang)}: {exc.text(args.lang)}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -12,6 +12,14 @@ __all__ = ["CTCError", "InputFileError", "ConfigError", "ComparisonError"]
 class CTCError(Exception):
     """Base class: a problem the user can fix; the message says what and where."""
 
+    def text(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (``sv``/``en``); one written when it was raised stays as is.
+
+        Errors that keep their problems (``ctc_helpers.config.messages.ConfigFileError``) render
+        them in the language asked for, so ``ctc --lang en`` shows them in English.
+        """
+        return str(self)
+
 
 class InputFileError(CTCError):
     """A data file cannot be used as a whole (unreadable, empty, missing columns ...)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ctc_helpers.cli import main as cli_main
 from ctc_helpers.config.messages import ConfigFileError
 from ctc_helpers.config.run import CITY, load_run_config, plan_jobs, run_config_from_dict
 from ctc_helpers.errors import ConfigError
@@ -356,4 +357,18 @@ def test_plan_jobs_selection_from_the_command_line(city: Path) -> None:
         plan_jobs(config, waves=[WAVE], phases=["nope"])
     assert (
         error.value.text("en") == "There is no phase 'nope' in the run file. Phases: tiny, figure."
+    )
+
+
+def test_the_command_line_shows_the_messages_in_the_language_asked_for(city, capsys, monkeypatch):
+    monkeypatch.delenv("CTC_LANG", raising=False)
+    (city / "run.yaml").write_text(yaml.safe_dump(_raw_config(min_cell="ten")), encoding="utf-8")
+    assert cli_main(["run", "--config", str(city / "run.yaml"), "--lang", "en"]) == 2
+    assert capsys.readouterr().err == (
+        "Error: run.yaml: min_cell is 'ten'; expected a whole number of at least 1.\n"
+    )
+    assert cli_main(["run", "--config", str(city / "run.yaml")]) == 2
+    assert (
+        capsys.readouterr().err
+        == "Fel: run.yaml: min_cell är 'ten'; ange ett heltal som är minst 1.\n"
     )
