@@ -62,16 +62,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.priorities import TeamChoices, load_team_choices
+from ctc_helpers.config.priorities import TeamChoices
 from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 
 __all__ = [
     "RANK_COLUMNS",
     "SUGGESTION_LIMITS",
-    "TeamChoices",
     "rank_factors",
-    "load_team_choices",
     "compare_choices",
     "priority_summary",
 ]

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.phases.prioritization import (
     RANK_COLUMNS,
     compare_choices,
-    load_team_choices,
     priority_summary,
     rank_factors,
 )

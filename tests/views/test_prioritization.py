@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ctc_helpers.phases.prioritization import load_team_choices, rank_factors
+from ctc_helpers.config.priorities import load_team_choices
+from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.publish.read import load_published
 from ctc_helpers.views import prioritization as views
 from tests.fake_published import write_fake_published

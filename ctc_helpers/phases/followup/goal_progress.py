@@ -72,6 +72,7 @@ from ctc_helpers.config.programme_bank import load_programme_bank
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.phases.gaps.inputs import current_programmes, load_enrolment
 from ctc_helpers.phases.gaps.inventory import load_inventory
+from ctc_helpers.publish.read import Published
 from ctc_helpers.stats.significance import holm_adjust, label_change
 from ctc_helpers.survey.compare import compare_waves
 from ctc_helpers.vocab import TOTAL
@@ -244,7 +245,7 @@ def programme_figures(
     Parameters
     ----------
     inventory : pandas.DataFrame
-        ``Inventory.programmes`` of :func:`ctc_helpers.phases.gaps.inputs.load_inventory`.
+        ``Inventory.programmes`` of :func:`ctc_helpers.phases.gaps.inventory.load_inventory`.
     wave : int
         The wave of the report; later years are left out.
     enrolment : pandas.DataFrame, optional
@@ -266,7 +267,9 @@ def programme_figures(
     return pd.concat(parts, ignore_index=True) if parts else rows
 
 
-def load_programme_figures(inventory_path: str | Path, *, published, wave: int):
+def load_programme_figures(
+    inventory_path: str | Path, *, published: Published, wave: int
+) -> pd.DataFrame | None:
     """Read the programme inventory for the follow-up of reach and fidelity goals.
 
     Parameters
@@ -275,7 +278,7 @@ def load_programme_figures(inventory_path: str | Path, *, published, wave: int):
         The inventory file (``data_schema/inventory.yaml``); ``""`` means none (reach and
         fidelity goals are then "not yet measurable"). A relative path that does not exist from
         here is taken from the repository root.
-    published : display.Published
+    published : Published
         The published folder: its area list, measures and participation (for enrolment).
     wave : int
         The wave of the report.
@@ -288,7 +291,7 @@ def load_programme_figures(inventory_path: str | Path, *, published, wave: int):
     Raises
     ------
     InputFileError
-        If the file cannot be read (see :func:`ctc_helpers.phases.gaps.inputs.load_inventory`).
+        If the file cannot be read (see :func:`ctc_helpers.phases.gaps.inventory.load_inventory`).
     """
     if not str(inventory_path):
         return None

@@ -29,12 +29,13 @@ import pandas as pd
 
 from ctc_helpers.config.instrument import load_respondent_schema
 from ctc_helpers.config.inventory import normalise
+from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.config.programme_bank import ProgrammeBank, load_programme_bank
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.phases.gaps.inventory import Inventory, load_inventory
 from ctc_helpers.phases.gaps.inventory_rows import read_text_table
-from ctc_helpers.phases.prioritization import load_team_choices, rank_factors
+from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.publish.read import Published, check_wave
 from ctc_helpers.vocab import CITY, TOTAL
 

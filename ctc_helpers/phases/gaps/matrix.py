@@ -67,9 +67,10 @@ def gap_matrix(
     Parameters
     ----------
     programmes : pandas.DataFrame
-        From :func:`current_programmes` (needs ``reach``, ``eligible`` and ``dose``).
+        From :func:`ctc_helpers.phases.gaps.inputs.current_programmes` (needs ``reach``,
+        ``eligible`` and ``dose``).
     priorities : pandas.DataFrame
-        From :func:`prioritised_factors`.
+        From :func:`ctc_helpers.phases.gaps.inputs.prioritised_factors`.
     area : str
         Area id, or ``"all"`` for every area.
     instrument : Instrument or pandas.DataFrame, optional
@@ -182,7 +183,8 @@ def city_view(
     Parameters
     ----------
     programmes, priorities : pandas.DataFrame
-        From :func:`current_programmes` and :func:`prioritised_factors` (``area="all"``).
+        From :func:`ctc_helpers.phases.gaps.inputs.current_programmes` and
+        :func:`ctc_helpers.phases.gaps.inputs.prioritised_factors` (``area="all"``).
     areas : sequence of str, optional
         Areas in display order (default those in the two frames, sorted).
     aggregates : pandas.DataFrame, optional

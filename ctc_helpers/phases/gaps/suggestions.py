@@ -37,7 +37,8 @@ def suggest_programmes(
     factors : iterable of str
         Factor ids to fill.
     ages : (int, int), optional
-        Age window the programme must overlap (default :func:`survey_ages`, åk 6 - gy 2).
+        Age window the programme must overlap (default
+        :func:`ctc_helpers.config.inventory.survey_ages`, åk 6 - gy 2).
     min_overlap : int
         Years of age the programme and the window must share (default 2, so that a programme
         for ages 3-12 is not offered for ages 12-17).
