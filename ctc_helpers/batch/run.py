@@ -26,6 +26,8 @@ import compileall
 import concurrent.futures
 import hashlib
 import json
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +45,7 @@ from ctc_helpers.batch.execute import (
 from ctc_helpers.batch.files import locked_output, read_json, work_folder, write_atomic
 from ctc_helpers.batch.index import write_manifest, write_run_index
 from ctc_helpers.batch.report import phase_title
+from ctc_helpers.batch.worker import watch_parent
 from ctc_helpers.config.notebook_params import check_parameters, notebook_defaults
 from ctc_helpers.config.run import STAMP, Job, RunConfig, load_run_config, plan_jobs
 from ctc_helpers.errors import ConfigError
@@ -211,7 +214,12 @@ def _compile_package() -> None:
 def _draw_charts(specs: Sequence[Mapping[str, Any]], *, workers: int) -> pd.DataFrame:
     """Draw the charts of the reports to build into the chart cache (:mod:`ctc_helpers.plots.cache`),
     in ``workers`` processes: the notebooks then only embed them. A chart that fails here is drawn
-    again by its notebook, whose report then shows the problem."""
+    again by its notebook, whose report then shows the problem.
+
+    The drawing runs in a process that watches the batch (:func:`~ctc_helpers.batch.worker.
+    watch_parent`): if the batch is killed, that process stops its drawing processes at once,
+    which would otherwise go on writing charts and then wait for work forever.
+    """
     from ctc_helpers.plots import cache as charts  # ~0.33 s (matplotlib), only when drawing
 
     defaults = {n: notebook_defaults(Path(n)) for n in {s["notebook"] for s in specs}}
@@ -222,7 +230,14 @@ def _draw_charts(specs: Sequence[Mapping[str, Any]], *, workers: int) -> pd.Data
             reports.append((parameters["data_dir"], spec["area"], spec["wave"],
                             parameters.get("lang", spec["lang"]), parameters.get("min_cell"),
                             spec["phase"], parameters))  # fmt: skip
-    return charts.render(charts.tasks_for(reports), workers=workers)
+    tasks = charts.tasks_for(reports)
+    if not tasks:
+        return charts.render(tasks, workers=workers)
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+    with concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+    ) as pool:
+        return pool.submit(charts.render, tasks, workers=workers).result()
 
 
 def _execute(
