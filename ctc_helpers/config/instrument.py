@@ -388,7 +388,8 @@ def load_respondent_schema(path: str | Path | None = None) -> RespondentSchema:
 def load_areas(path: str | Path) -> pd.DataFrame:
     """Read and validate an area list (CSV with the columns of ``data_schema/areas.yaml``).
 
-    Returns columns ``area_id, name, municipality`` (all strings), one row per area.
+    Returns columns ``area_id, name, municipality`` (all strings), one row per area, plus the
+    optional columns (``required: false``) the file has; those may be empty.
     """
     path = Path(path)
     schema, _ = read_yaml_file(SCHEMA_DIR / "areas.yaml", what="schema")
@@ -398,6 +399,9 @@ def load_areas(path: str | Path) -> pd.DataFrame:
         raise InputFileError(f"Cannot read the area list {path}: {exc}") from None
     for column in schema["columns"]:
         name = column["name"]
+        required = column.get("required", True)
+        if name not in frame.columns and not required:
+            continue
         if name not in frame.columns:
             raise InputFileError(
                 f"The area list {path.name} has no column {name!r} (columns found:"
@@ -405,18 +409,19 @@ def load_areas(path: str | Path) -> pd.DataFrame:
             )
         values = frame[name].str.strip()
         empty = values.eq("")
-        if empty.any():
+        if empty.any() and required:
             row = int(empty.idxmax()) + 2
             raise InputFileError(f"{path.name}, row {row}: the column {name!r} is empty.")
         if column.get("unique") and values.duplicated().any():
             value = values[values.duplicated()].iloc[0]
             raise InputFileError(f"{path.name}: the value {value!r} occurs twice in {name!r}.")
         if column.get("pattern"):
-            bad = ~values.str.fullmatch(column["pattern"])
+            bad = ~values.str.fullmatch(column["pattern"]) & ~empty
             if bad.any():
                 row = int(bad.idxmax()) + 2
                 raise InputFileError(
                     f"{path.name}, row {row}: {name} {values[bad].iloc[0]!r} may only contain"
                     " lower-case letters a-z, digits and hyphens."
                 )
-    return frame[[c["name"] for c in schema["columns"]]].apply(lambda s: s.str.strip())
+    present = [c["name"] for c in schema["columns"] if c["name"] in frame.columns]
+    return frame[present].apply(lambda s: s.str.strip())

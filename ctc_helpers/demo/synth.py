@@ -20,6 +20,10 @@ The latent model, per respondent *i* in area *a*, grade *g* (year of schooling *
   ``a_b(g)`` reproduce the configured prevalence by grade; a 30-day item shares the latent and the
   noise of its lifetime item (the instrument's ``pair_greater`` pairs) so that 30-day use never
   exceeds lifetime use in a valid questionnaire;
+* in areas with a ``ctc_start`` year, every wave after it adds the ``ctc_effects`` shift to the
+  measure's ``eta`` (factors) or logit (behaviours): the effect the evaluation should find. The
+  same answers are also made without it (same draws), so the planted truth records the realised
+  effect in percentage points: the share flagged with the effect minus without, same pupils;
 * then item non-response, break-offs and invalid questionnaires (one rule each) are added.
 
 Examples
@@ -107,6 +111,7 @@ def _check_model(model: dict, instrument: Instrument, schema: RespondentSchema) 
             f" {', '.join([*schema.sex_codes, _SEX_MISSING])}."
         )
     _check_effects(model, instrument, where)
+    _check_ctc(model, instrument, where)
     _check_prevalences(model, schema, where)
     low, high = (float(model["participation"].get(k, -1)) for k in ("low", "high"))
     if not 0 < low <= high <= 1:
@@ -164,6 +169,27 @@ def _check_effects(model: dict, instrument: Instrument, where: str) -> None:
                 raise ConfigError(f"{here}: its waves must be among {model['waves']}.")
 
 
+def _check_ctc(model: dict, instrument: Instrument, where: str) -> None:
+    """``ctc_start`` (a year) and ``comparison_group`` of the areas, and the ``ctc_effects``."""
+    for area in model["areas"]:
+        here = f"{where}: area {area.get('id')!r}"
+        start = area.get("ctc_start")
+        if start is not None and (isinstance(start, bool) or not isinstance(start, int)):
+            raise ConfigError(f"{here}: ctc_start must be a year (a whole number), got {start!r}.")
+        group = area.get("comparison_group")
+        if group is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", str(group)):
+            raise ConfigError(
+                f"{here}: comparison_group {group!r} may only contain a-z, digits and hyphens."
+            )
+    measures = {*instrument.factor_ids, *(b.id for b in instrument.behaviours)}
+    for entry in model.get("ctc_effects") or []:
+        here = f"{where}: ctc_effects: the entry for {entry.get('measure')!r}"
+        if entry.get("measure") not in measures:
+            raise ConfigError(f"{here} names a measure the instrument does not have.")
+        if not isinstance(entry.get("shift"), int | float):
+            raise ConfigError(f"{here} needs a number 'shift'.")
+
+
 def _check_prevalences(model: dict, schema: RespondentSchema, where: str) -> None:
     sections = {"behaviour_defaults": model.get("behaviour_defaults") or {}}
     sections |= {f"behaviours: {k}": v for k, v in (model.get("behaviours") or {}).items()}
@@ -186,7 +212,8 @@ def _check_trend_targets(model: dict, plan: _Plan) -> None:
     """A behaviour effect must name a behaviour that leads its items (not a 30-day follower)."""
     followers = {c.behaviour: c.lead for c in plan.channels if c.lead is not None}
     leads = {c.item: c.behaviour for c in plan.channels}
-    for entry in [*(model.get("planted") or []), *(model.get("trends") or [])]:
+    entries = [e for k in ("planted", "trends", "ctc_effects") for e in model.get(k) or []]
+    for entry in entries:
         if entry["measure"] in followers:
             raise ConfigError(
                 f"{Path(model['_path']).name}: the effect on {entry['measure']!r} cannot be planted"
@@ -305,6 +332,8 @@ def _areas_frame(model: dict) -> pd.DataFrame:
             "area_id": [a["id"] for a in model["areas"]],
             "name": [a["name"] for a in model["areas"]],
             "municipality": municipality,
+            "ctc_start": pd.array([a.get("ctc_start") for a in model["areas"]], dtype="Int64"),
+            "comparison_group": [a.get("comparison_group", "") for a in model["areas"]],
         }
     )
 
@@ -414,8 +443,9 @@ def _sex_effect(sex: np.ndarray, effects: dict | None) -> np.ndarray:
 
 
 def _shift(ctx: _Context, measure: str, areas: pd.Series) -> np.ndarray:
-    """Planted level effects plus planted trends of a measure, per respondent (latent units)."""
-    total = np.zeros(len(areas))
+    """Planted level effects, planted trends and the CTC effect of a measure, per respondent
+    (latent units)."""
+    total = _ctc_shift(ctx, measure, areas)
     for entry in ctx.model.get("planted") or []:
         if entry["measure"] == measure and ctx.wave in entry.get("waves", ctx.model["waves"]):
             total += float(entry["shift"]) * _in_area(areas, entry["area"])
@@ -426,16 +456,33 @@ def _shift(ctx: _Context, measure: str, areas: pd.Series) -> np.ndarray:
     return total
 
 
+def _ctc_shift(ctx: _Context, measure: str, areas: pd.Series) -> np.ndarray:
+    """The CTC effect of a measure per respondent: its shift in areas whose CTC started before
+    this wave (zero elsewhere)."""
+    size = sum(
+        float(e["shift"]) for e in ctx.model.get("ctc_effects") or [] if e["measure"] == measure
+    )
+    started = {
+        a["id"]
+        for a in ctx.model["areas"]
+        if a.get("ctc_start") is not None and ctx.wave > a["ctc_start"]
+    }
+    return size * areas.isin(started).to_numpy(dtype=float)
+
+
 def _in_area(areas: pd.Series, area: str) -> np.ndarray:
     return np.ones(len(areas)) if area == "all" else (areas == area).to_numpy(dtype=float)
 
 
-def _factor_items(people: pd.DataFrame, ctx: _Context, rng: np.random.Generator) -> dict:
-    """Ordinal answers to every factor item from the factor's latent score."""
+def _factor_items(
+    people: pd.DataFrame, ctx: _Context, rng: np.random.Generator
+) -> tuple[dict, dict]:
+    """Ordinal answers to every factor item from the factor's latent score, and the answers of
+    the items a CTC effect moved as they would have been without it (same draws)."""
     defaults = ctx.model.get("factor_defaults") or {}
     options = ctx.model.get("items") or {}
     mean_year = float(np.mean(list(ctx.schema.grade_years.values())))
-    answers = {}
+    answers, without = {}, {}
     for factor in ctx.instrument.factors:
         items = [
             (i, rev) for i, rev in factor.items if ctx.plan.factor_items.get(i) == (factor.id, rev)
@@ -453,15 +500,24 @@ def _factor_items(people: pd.DataFrame, ctx: _Context, rng: np.random.Generator)
             + np.sqrt(1 - loading**2) * rng.standard_normal(len(people))
             + _shift(ctx, factor.id, people["area"])
         )
+        ctc = _ctc_shift(ctx, factor.id, people["area"])
+        eta_without = eta - ctc if ctc.any() else None
         for item, reverse in items:
-            answers[item] = _ordinal(
-                eta, ctx.instrument.items[item].response_set, reverse, options, rng
+            answers[item], cf = _ordinal(
+                eta, ctx.instrument.items[item].response_set, reverse, options, rng, eta_without
             )
-    return answers
+            if cf is not None:
+                without[item] = cf
+    return answers, without
 
 
-def _ordinal(eta, response_set, reverse: bool, options: dict, rng) -> np.ndarray:
-    """Cut ``eta + noise`` at normal quantiles of the scored options; map ranks to codes."""
+def _ordinal(
+    eta, response_set, reverse: bool, options: dict, rng, eta_without=None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cut ``eta + noise`` at normal quantiles of the scored options; map ranks to codes.
+
+    With ``eta_without`` the same noise also gives the codes of that score (else ``None``).
+    """
     noise_sd = float(options.get("noise_sd", 0.85))
     scored = sorted(
         (s, c)
@@ -470,17 +526,25 @@ def _ordinal(eta, response_set, reverse: bool, options: dict, rng) -> np.ndarray
     )
     k = len(scored)
     cuts = np.sqrt(1 + noise_sd**2) * ndtri(np.arange(1, k) / k)
-    rank = np.searchsorted(cuts, eta + noise_sd * rng.standard_normal(len(eta)))
-    if reverse:
-        rank = k - 1 - rank
-    codes = np.array([c for _, c in scored], dtype=float)[rank]
+    noise = noise_sd * rng.standard_normal(len(eta))
+    options_codes = np.array([c for _, c in scored], dtype=float)
+
+    def to_codes(score: np.ndarray) -> np.ndarray:
+        rank = np.searchsorted(cuts, score + noise)
+        return options_codes[k - 1 - rank if reverse else rank]
+
+    codes = to_codes(eta)
+    without = None if eta_without is None else to_codes(eta_without)
     unscored = [
         c for c, s in zip(response_set.codes, response_set.scores, strict=True) if s is None
     ]
     if unscored:
         dont_know = rng.random(len(eta)) < float(options.get("dont_know", 0.03))
-        codes[dont_know] = rng.choice(unscored, int(dont_know.sum()))
-    return codes
+        replacement = rng.choice(unscored, int(dont_know.sum()))
+        codes[dont_know] = replacement
+        if without is not None:
+            without[dont_know] = replacement
+    return codes, without
 
 
 def _behaviour_params(ctx: _Context, behaviour: str) -> dict:
@@ -504,11 +568,14 @@ def _attenuation(par: dict, rho: float) -> float:
     return float(np.sqrt(1 + np.pi * var / 8))
 
 
-def _behaviour_items(people: pd.DataFrame, ctx: _Context, rng: np.random.Generator) -> dict:
-    """Answers to the behaviour items: cumulative logits; 30-day items follow their lifetime item."""
+def _behaviour_items(
+    people: pd.DataFrame, ctx: _Context, rng: np.random.Generator
+) -> tuple[dict, dict]:
+    """Answers to the behaviour items: cumulative logits; 30-day items follow their lifetime item.
+    Also the answers of the items a CTC effect moved as they would have been without it."""
     rho = float((ctx.model.get("latent") or {}).get("correlation", -0.4))
     shared = {}
-    latent, answers = {}, {}
+    latent, answers, latent_without, without = {}, {}, {}, {}
     for channel in ctx.plan.channels:
         # a follower uses its lead's latent, spread and thresholds, so it never exceeds the lead
         lead = _lead_of(ctx, channel)
@@ -530,13 +597,21 @@ def _behaviour_items(people: pd.DataFrame, ctx: _Context, rng: np.random.Generat
                 + _shift(ctx, channel.behaviour, people["area"])
                 + rng.logistic(size=len(people))
             )
+            ctc = _ctc_shift(ctx, channel.behaviour, people["area"])
+            z_without = z - ctc if ctc.any() else None
         else:
-            z = latent[channel.lead] - k * _follow_gap(ctx, channel, people["year"])
+            gap = k * _follow_gap(ctx, channel, people["year"])
+            z = latent[channel.lead] - gap
+            lead_without = latent_without.get(channel.lead)
+            z_without = None if lead_without is None else lead_without - gap
         latent[channel.item] = z
         step = float(par.get("frequency_step", 1.2))
         cuts = step * (np.arange(1, len(item.response_set.codes)) - (lead.min_code - 1))
         answers[channel.item] = 1.0 + np.searchsorted(cuts, z)
-    return answers
+        if z_without is not None:
+            latent_without[channel.item] = z_without
+            without[channel.item] = 1.0 + np.searchsorted(cuts, z_without)
+    return answers, without
 
 
 def _lead_of(ctx: _Context, channel: _Channel) -> _Channel:
@@ -658,16 +733,16 @@ def _pair_edits(values: np.ndarray, columns: dict[str, int], pairs, rows: np.nda
     return edits
 
 
-def _missing(values: np.ndarray, model: dict, rng: np.random.Generator) -> np.ndarray:
-    """Item non-response rising along the questionnaire, plus break-offs (all later items empty)."""
+def _missing(shape: tuple[int, int], model: dict, rng: np.random.Generator) -> np.ndarray:
+    """Item non-response rising along the questionnaire, plus break-offs (all later items empty):
+    True where an answer is left empty."""
     par = model.get("missing") or {}
-    n, k = values.shape
+    n, k = shape
     rate = np.linspace(float(par.get("item_start", 0.01)), float(par.get("item_end", 0.05)), k)
     blank = rng.random((n, k)) < rate
     breaks = rng.random(n) < float(par.get("breakoff_share", 0.02))
     start = rng.uniform(float(par.get("breakoff_earliest", 0.1)), 1.0, n) * k
-    blank |= breaks[:, None] & (np.arange(k)[None, :] >= start[:, None])
-    return np.where(blank, np.nan, values)
+    return blank | (breaks[:, None] & (np.arange(k)[None, :] >= start[:, None]))
 
 
 def _too_few(values: np.ndarray, ctx: _Context) -> np.ndarray:
@@ -782,22 +857,35 @@ _INJECT = {
 # Assembling a wave and the city
 
 
-def _generate_wave(counts: pd.DataFrame, ctx: _Context, seed: int) -> tuple[pd.DataFrame, dict]:
+@dataclass(frozen=True)
+class _Wave:
+    frame: pd.DataFrame  # the respondents as written
+    injected: dict[str, int]
+    without: pd.DataFrame | None  # the same rows without the CTC effect (None: no effect here)
+
+
+def _generate_wave(counts: pd.DataFrame, ctx: _Context, seed: int) -> _Wave:
     rng = _rng(seed, 2, ctx.wave)
     people = _people(counts, ctx, rng)
-    answers = {
-        **_factor_items(people, ctx, rng),
-        **_behaviour_items(people, ctx, rng),
-        **_other_items(len(people), ctx, rng),
-    }
+    factor_answers, factor_without = _factor_items(people, ctx, rng)
+    behaviour_answers, behaviour_without = _behaviour_items(people, ctx, rng)
+    answers = {**factor_answers, **behaviour_answers, **_other_items(len(people), ctx, rng)}
+    moved = {**factor_without, **behaviour_without}
     values = np.column_stack([answers[i] for i in ctx.instrument.item_ids])
-    values = _missing(_keep_valid(values, ctx), ctx.model, rng)
+    values_without = np.column_stack([moved.get(i, answers[i]) for i in ctx.instrument.item_ids])
+    blank = _missing(values.shape, ctx.model, rng)
+    values = np.where(blank, np.nan, _keep_valid(values, ctx))
+    values_without = np.where(blank, np.nan, _keep_valid(values_without, ctx))
     values, injected = _inject_invalid(values, people["R"].to_numpy(), ctx, rng)
     order = rng.permutation(len(people))
     frame = _respondent_frame(people, values, ctx).iloc[order].reset_index(drop=True)
     prefix = str((ctx.model.get("city") or {}).get("id_prefix", "EX"))
     ids = [f"{prefix}{ctx.wave}-{i:05d}" for i in range(1, len(frame) + 1)]
-    return frame.assign(respondent_id=ids), injected
+    without = None
+    if moved:
+        without = _respondent_frame(people, values_without, ctx).iloc[order]
+        without = without.reset_index(drop=True).assign(respondent_id=ids)
+    return _Wave(frame.assign(respondent_id=ids), injected, without)
 
 
 def _respondent_frame(people: pd.DataFrame, values: np.ndarray, ctx: _Context) -> pd.DataFrame:
@@ -864,12 +952,18 @@ def generate_city(
     plan = _plan_items(instrument, model)
     _check_trend_targets(model, plan)
     enrolment, counts = _enrolment(model, schema, n, seed)
-    waves, injected = {}, {}
-    for index, wave in enumerate(model["waves"]):
-        ctx = _Context(model, instrument, schema, plan, int(wave), index)
-        waves[int(wave)], injected[int(wave)] = _generate_wave(counts, ctx, seed)
+    generated = {
+        int(wave): _generate_wave(
+            counts, _Context(model, instrument, schema, plan, int(wave), index), seed
+        )
+        for index, wave in enumerate(model["waves"])
+    }
+    waves = {wave: g.frame for wave, g in generated.items()}
+    injected = {wave: g.injected for wave, g in generated.items()}
+    without = {wave: g.without for wave, g in generated.items() if g.without is not None}
     prefix = _file_prefix(model)
     truth = _planted_truth(model, instrument, plan, waves, injected, seed=seed, n=n)
+    truth["ctc"] = _ctc_truth(model, instrument, plan, waves, without)
     return {
         **{f"{prefix}_{wave}": frame for wave, frame in waves.items()},
         "areas": _areas_frame(model),
@@ -967,8 +1061,9 @@ def _area_truth(model: dict, waves: dict) -> list[dict]:
 
 def _no_effect_pairs(model: dict, instrument: Instrument) -> list[dict]:
     """Area x factor pairs expected to match the city: no general area effect, and a factor that
-    has no planted effect or trend anywhere (an effect in one area moves the city mean too)."""
-    effects = [*(model.get("planted") or []), *(model.get("trends") or [])]
+    has no planted effect, trend or CTC effect anywhere (an effect in one area moves the city
+    mean too)."""
+    effects = [e for k in ("planted", "trends", "ctc_effects") for e in model.get(k) or []]
     planted_factors = {e["measure"] for e in effects}
     return [
         {"area": a["id"], "factor": f}
@@ -977,6 +1072,78 @@ def _no_effect_pairs(model: dict, instrument: Instrument) -> list[dict]:
         for f in instrument.factor_ids
         if f not in planted_factors
     ]
+
+
+def _ctc_truth(model, instrument, plan, waves, without) -> dict:
+    """Who started CTC when, the planted CTC effects, what they realised in the data (share
+    flagged with the effect minus without it, same pupils and answers otherwise), and the
+    measures CTC did not move (the evaluation's null outcomes)."""
+    kinds = {f.id: f.kind for f in instrument.factors} | {
+        b.id: "behaviour" for b in instrument.behaviours
+    }
+    effects = [
+        {
+            "measure": e["measure"],
+            "measure_kind": kinds[e["measure"]],
+            "shift": _num(e["shift"]),
+            "unit": "logit" if kinds[e["measure"]] == "behaviour" else "sd",
+            "note": str(e.get("note", "")),
+            "also_moves": _followers(plan, e["measure"]),
+        }
+        for e in model.get("ctc_effects") or []
+    ]
+    realised = _realised_ctc(model, instrument, waves, without)
+    moved = {m for m, by_wave in realised.items() if by_wave["all"] != 0}
+    trended = {e["measure"] for e in model.get("trends") or []}
+    effect_kinds = {kinds[e["measure"]] for e in effects}
+    groups: dict[str, list[str]] = {}
+    for area in model["areas"]:
+        if area.get("comparison_group"):
+            groups.setdefault(area["comparison_group"], []).append(area["id"])
+    return {
+        "note": (
+            "realised: share flagged in the CTC areas after their start (valid questionnaires,"
+            " cut points of the first wave) with the effect minus without it; the same pupils"
+            " and answers otherwise."
+        ),
+        "starts": {a["id"]: a["ctc_start"] for a in model["areas"] if a.get("ctc_start")},
+        "comparison_groups": groups,
+        "effects": effects,
+        "realised": {m: realised[m] for m in realised if m in moved},
+        "moved_composites": [c.id for c in instrument.composites if c.kind in effect_kinds],
+        "null_outcomes": [m for m in kinds if m not in moved and m not in trended],
+        "not_parallel": [
+            {"measure": e["measure"], "area": e["area"], "note": str(e.get("note", ""))}
+            for e in model.get("trends") or []
+            if e["area"] != "all"
+        ],
+    }
+
+
+def _realised_ctc(model, instrument, waves, without) -> dict[str, dict]:
+    """Per factor and behaviour: realised CTC effect by wave after the start and pooled."""
+    started = {a["id"]: a["ctc_start"] for a in model["areas"] if a.get("ctc_start")}
+    first = waves[min(waves)]
+    reference = _factor_scores(_valid_rows(first, instrument), instrument)
+    cuts = _cut_values(reference, instrument)
+    sums: dict[str, dict] = {}
+    for wave, moved in sorted(without.items()):
+        frame = waves[wave]
+        after = frame["area"].map(lambda a, w=wave: a in started and w > started[a])
+        rows = frame.loc[after & _valid_mask(frame, instrument)]
+        actual = _measure_flags(rows, instrument, cuts)
+        counter = _measure_flags(moved.loc[rows.index], instrument, cuts)
+        for measure in actual.columns:
+            known = actual[measure].notna()
+            diff = float((actual[measure] - counter[measure])[known].sum())
+            entry = sums.setdefault(measure, {"diff": 0.0, "n": 0, "by_wave": {}})
+            entry["diff"] += diff
+            entry["n"] += int(known.sum())
+            entry["by_wave"][wave] = _num(diff / known.sum()) if known.any() else 0.0
+    return {
+        m: {"all": _num(e["diff"] / e["n"]) if e["n"] else 0.0, **e["by_wave"]}
+        for m, e in sums.items()
+    }
 
 
 def _invalid_truth(model, instrument, waves, injected) -> dict:
@@ -1078,6 +1245,7 @@ def _readme(model: dict, instrument: Instrument, city: dict) -> str:
         by_sex=_md_table(_sex_table(summary, instrument)),
         risk_ranges=_md_table(_factor_range_table(summary, instrument)),
         planted=_md_table(_planted_table(summary, truth)),
+        ctc=_md_table(_ctc_table(truth)),
     )
 
 
@@ -1144,31 +1312,44 @@ class _WaveSummary:
 def _summarise(waves: dict[int, pd.DataFrame], instrument: Instrument) -> dict[int, _WaveSummary]:
     chosen = tuple(dict.fromkeys((min(waves), max(waves))))
     valid = {w: _valid_rows(waves[w], instrument) for w in chosen}
-    scores = {w: _factor_scores(valid[w], instrument) for w in chosen}
-    reference = scores[min(waves)]
-    cuts = pd.Series(
+    cuts = _cut_values(_factor_scores(valid[min(waves)], instrument), instrument)
+    return {
+        wave: _WaveSummary(
+            wave,
+            valid[wave][["area", "grade", "sex"]],
+            _measure_flags(valid[wave], instrument, cuts),
+        )
+        for wave in chosen
+    }
+
+
+def _cut_values(reference: pd.DataFrame, instrument: Instrument) -> pd.Series:
+    """Percentile cut point of every factor in the reference scores (the first wave)."""
+    return pd.Series(
         {f.id: reference[f.id].quantile(f.cutpoint["flag"] / 100) for f in instrument.factors}
     )
-    summaries = {}
-    for wave in chosen:
-        items = valid[wave][list(instrument.item_ids)].astype("float64")
-        behaviours = pd.DataFrame(
-            {
-                b.id: _rule_flags(b.rule, items, instrument).astype(float)
-                for b in instrument.behaviours
-            },
-            index=items.index,
-        )
-        factors = (scores[wave] > cuts).astype(float).where(scores[wave].notna())
-        groups = valid[wave][["area", "grade", "sex"]]
-        summaries[wave] = _WaveSummary(wave, groups, pd.concat([factors, behaviours], axis=1))
-    return summaries
+
+
+def _measure_flags(rows: pd.DataFrame, instrument: Instrument, cuts: pd.Series) -> pd.DataFrame:
+    """1.0 / 0.0 / NaN per factor (score above the cut point) and behaviour rule."""
+    items = rows[list(instrument.item_ids)].astype("float64")
+    behaviours = pd.DataFrame(
+        {b.id: _rule_flags(b.rule, items, instrument).astype(float) for b in instrument.behaviours},
+        index=items.index,
+    )
+    scores = _factor_scores(rows, instrument)
+    factors = (scores > cuts).astype(float).where(scores.notna())
+    return pd.concat([factors, behaviours], axis=1)
+
+
+def _valid_mask(frame: pd.DataFrame, instrument: Instrument) -> pd.Series:
+    items = frame[list(instrument.item_ids)].astype("float64")
+    flags = [_rule_flags(r.rule, items, instrument) for r in instrument.validity if r.exclude]
+    return pd.Series(~np.any(flags, axis=0) if flags else True, index=frame.index)
 
 
 def _valid_rows(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
-    items = frame[list(instrument.item_ids)].astype("float64")
-    flags = [_rule_flags(r.rule, items, instrument) for r in instrument.validity if r.exclude]
-    return frame.loc[~np.any(flags, axis=0)] if flags else frame
+    return frame.loc[_valid_mask(frame, instrument)]
 
 
 def _factor_scores(valid: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -1255,6 +1436,23 @@ def _planted_table(summary: dict, truth: dict) -> pd.DataFrame:
         keys = ("kind", "area", "measure", "direction", "size", "unit")
         entry = {k: effect[k] for k in keys} | {"also_moves": ", ".join(effect["also_moves"])}
         rows.append({**entry, "realised (share flagged)": realised})
+    return pd.DataFrame(rows)
+
+
+def _ctc_table(truth: dict) -> pd.DataFrame:
+    """The planted CTC effects and what they realised (percentage points, pooled and by wave)."""
+    ctc = truth["ctc"]
+    kinds = {e["measure"]: e for e in ctc["effects"]}
+    rows = []
+    for measure, realised in ctc["realised"].items():
+        effect = kinds.get(measure)
+        planted = f"{effect['shift']:+g} {effect['unit']}" if effect else "(follows)"
+        by_wave = ", ".join(f"{w}: {100 * v:+.1f}" for w, v in realised.items() if w != "all")
+        rows.append(
+            {"measure": measure, "planted": planted,
+             "realised (pp, all waves after start)": f"{100 * realised['all']:+.1f}",
+             "by wave": by_wave}
+        )  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -222,6 +222,98 @@ def test_no_effect_pairs_are_close_to_the_rest_of_the_city(waves, truth, default
     assert max(abs(d) for d in differences) < 0.15
 
 
+def _factor_flags(frame: pd.DataFrame, factor, instrument, cut: float | None) -> pd.Series:
+    """At risk / with protection: mean item score above the cut point (NaN below min_items)."""
+    scores = _item_scores(frame, factor, instrument)
+    score = scores.mean(axis=1).where(scores.notna().sum(axis=1) >= factor.min_items)
+    return (score > cut).astype(float).where(score.notna())
+
+
+@pytest.fixture(scope="module")
+def with_and_without_ctc(tmp_path_factory, default_instrument):
+    """A small city generated twice with the same seed: with the CTC effects and without."""
+    model = yaml.safe_load((SAMPLE_DIR / "synth_model.yaml").read_text(encoding="utf-8"))
+    path = tmp_path_factory.mktemp("no_ctc") / "no_ctc.yaml"
+    text = yaml.safe_dump({**model, "ctc_effects": []}, sort_keys=False, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")  # same key order: sex_shares' order fixes the draws
+    common = {"instrument": default_instrument, "respondents_per_wave": 3000}
+    return synth.generate_city(**common), synth.generate_city(path, **common)
+
+
+def test_ctc_effects_change_only_the_ctc_areas_after_their_start(with_and_without_ctc):
+    city, plain = with_and_without_ctc
+    starts = {a["id"]: a["ctc_start"] for a in MODEL["areas"] if a.get("ctc_start")}
+    assert set(starts) == set(city["planted_truth"]["ctc"]["starts"])
+    for wave in WAVES:
+        a, b = city[f"{PREFIX}_{wave}"], plain[f"{PREFIX}_{wave}"]
+        after = a["area"].map(lambda x, w=wave: x in starts and w > starts[x])
+        pd.testing.assert_frame_equal(a.loc[~after], b.loc[~after])
+        changed = (a.loc[after] != b.loc[after]) & a.loc[after].notna()
+        columns = set(changed.columns[changed.any()])
+        assert (columns != set()) == bool(after.any()), wave
+        # the items of the measures with a CTC effect (and of the 30-day and binge items that
+        # follow lifetime drinking), nothing else
+        assert columns <= {
+            "alc_life",
+            "alc_30d",
+            "alc_binge",
+            "sc_grades",
+            "sc_grades_rel",
+            "fa_reward_1",
+            "fa_reward_2",
+            "fa_reward_3",
+            "fa_reward_4",
+        }, columns
+
+
+def test_realised_ctc_effects_match_a_city_generated_without_them(
+    with_and_without_ctc, default_instrument
+):
+    """The truth's realised effect (share flagged with minus without) recomputed from a second
+    city generated without ctc_effects, with plain pandas rules and first-wave cut points."""
+    city, plain = with_and_without_ctc
+    truth = city["planted_truth"]["ctc"]
+    starts = truth["starts"]
+    first = city[f"{PREFIX}_{WAVES[0]}"]
+    first = first[~_invalid(first, default_instrument)]
+    behaviours = {b.id: b for b in default_instrument.behaviours}
+    moved = set(truth["realised"])
+    assert {e["measure"] for e in truth["effects"]} <= moved
+    for measure in [*default_instrument.factor_ids, *behaviours]:
+        diffs, counts = 0.0, 0
+        for wave in WAVES[1:]:
+            a, b = city[f"{PREFIX}_{wave}"], plain[f"{PREFIX}_{wave}"]
+            rows = a["area"].map(lambda x, w=wave: x in starts and w > starts[x])
+            rows &= ~_invalid(a, default_instrument)
+            if measure in behaviours:
+                rule = behaviours[measure].rule
+                fa = _flag(rule, a, default_instrument).astype(float)[rows]
+                fb = _flag(rule, b, default_instrument).astype(float)[rows]
+            else:
+                factor = default_instrument.factor(measure)
+                reference = _item_scores(first, factor, default_instrument)
+                score = reference.mean(axis=1).where(
+                    reference.notna().sum(axis=1) >= factor.min_items
+                )
+                cut = score.quantile(factor.cutpoint["flag"] / 100)
+                fa = _factor_flags(a, factor, default_instrument, cut)[rows]
+                fb = _factor_flags(b, factor, default_instrument, cut)[rows]
+            known = fa.notna()
+            diffs += float((fa - fb)[known].sum())
+            counts += int(known.sum())
+        realised = diffs / counts
+        if measure in moved:
+            assert truth["realised"][measure]["all"] == pytest.approx(realised, abs=1e-4), measure
+        else:
+            assert realised == 0, measure
+    # the effects were planted in the direction of less risk and more protection
+    assert truth["realised"]["alcohol_lifetime"]["all"] < -0.02
+    assert truth["realised"]["academic_failure"]["all"] < -0.03
+    assert truth["realised"]["family_rewards_prosocial"]["all"] > 0.03
+    assert set(truth["null_outcomes"]).isdisjoint(moved)
+    assert "antisocial_peers" not in truth["null_outcomes"]  # a trend in one comparison area
+
+
 # --------------------------------------------------------------------------------------------
 # (3) Sanity of the generated files
 
@@ -350,6 +442,7 @@ def _mini_model(tmp_path, change=None):
     model["planted"] = [{"area": "solvik", "measure": "family_conflict", "shift": 0.8}]
     model["trends"] = [{"area": "all", "measure": "alcohol_lifetime", "change_per_wave": -0.3}]
     model["invalid"] = {"fictitious_drug": 0.01, "dishonest": 0.01, "inconsistent": 0.01}
+    model["ctc_effects"] = [{"measure": "alcohol_lifetime", "shift": -0.4}]
     if change is not None:
         change(model)
     path = tmp_path / "mini_model.yaml"
@@ -434,6 +527,17 @@ def test_generates_any_instrument(tmp_path, mini_instrument):
         (
             lambda m: m["behaviours"].update(any_drug_30d={"follows": "snowboarding"}),
             ["snowboarding", "follows"],
+        ),
+        (lambda m: m["areas"][1].update(ctc_start="2022"), ["norra-hamnen", "ctc_start", "year"]),
+        (lambda m: m["areas"][1].update(comparison_group="Stad X"), ["Stad X", "a-z"]),
+        (
+            lambda m: m["ctc_effects"].append({"measure": "nothing", "shift": 0.1}),
+            ["ctc_effects", "nothing"],
+        ),
+        (lambda m: m["ctc_effects"].append({"measure": "alcohol_lifetime"}), ["shift"]),
+        (
+            lambda m: m["ctc_effects"].append({"measure": "any_drug_30d", "shift": 0.1}),
+            ["any_drug_30d", "follows"],
         ),
     ],
 )
