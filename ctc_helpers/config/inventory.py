@@ -297,10 +297,3 @@ def behaviour_ids(instrument: Any = None) -> set[str]:
     if isinstance(instrument, pd.DataFrame):
         return set(instrument.loc[instrument["measure_kind"].eq("behaviour"), "measure"])
     return {b.id for b in instrument.behaviours}
-
-
-# The private names that modules of phases/gaps still import (being moved to the public ones).
-_norm = normalise
-_factor_kinds = factor_kinds
-_parse_ages = parse_ages
-_parse_grades = parse_grades
