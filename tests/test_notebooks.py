@@ -126,6 +126,21 @@ def test_every_name_a_notebook_assigns_is_used(name):
     assert not dead, f"assigned and never used: {dead}"
 
 
+@pytest.mark.parametrize("name", (*NOTEBOOKS, "04_follow_up"))
+def test_no_imported_name_is_reassigned(name):
+    cells = _code_cells(_read(name))
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in ast.walk(ast.parse(cells[1].source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    for cell in cells[2:]:
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                assert node.id not in imported, f"{node.id!r} hides an import: {cell.source}"
+
+
 def test_explore_markdown_is_visible():
     for cell in _read("explore").cells:
         if cell.cell_type == "markdown":
