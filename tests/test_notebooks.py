@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
+import yaml
 
 from ctc_helpers.batch.report import REMOVE_CELL_TAG, export_html, first_heading
 from ctc_helpers.config.run import STANDARD_PARAMETERS
@@ -25,7 +26,8 @@ from tests.fake_published import write_fake_published
 
 TEMPLATES = ("01_survey_analysis", "02_factor_prioritization")
 NOTEBOOKS = (*TEMPLATES, "explore")
-TEMPLATES_WITH_HEADINGS = (*TEMPLATES, "04_follow_up")  # 03 is checked with its own tests
+# every phase template (executed by the tests of its phase), for the checks of how it reads
+PHASES = tuple(sorted(p.stem for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")))
 PARAMETERS = {
     "01_survey_analysis": {"area", "wave", "lang", "data_dir", "min_cell", "output_dir"},
     "02_factor_prioritization": {"area", "wave", "lang", "data_dir", "min_cell", "output_dir",
@@ -92,7 +94,12 @@ def test_imports_cell_and_no_logic_in_the_notebook(name):
         assert len(cell.source.splitlines()) <= 7
 
 
-@pytest.mark.parametrize("name", TEMPLATES_WITH_HEADINGS)
+def test_the_reading_checks_see_every_phase_of_the_run_file():
+    run = yaml.safe_load((REPO_ROOT / "reports" / "run.yaml").read_text(encoding="utf-8"))
+    assert set(run["phases"]) <= set(PHASES) and len(PHASES) >= 4
+
+
+@pytest.mark.parametrize("name", PHASES)
 def test_template_markdown_is_a_visible_heading_that_the_report_drops(name):
     """An evaluator reading a template sees a heading and a sentence in Swedish and English;
     the report has its own translated headings, so the exporter drops these cells."""
@@ -113,7 +120,7 @@ def test_template_markdown_is_a_visible_heading_that_the_report_drops(name):
     assert set(nb.metadata.ctc.title) == {"sv", "en"}
 
 
-@pytest.mark.parametrize("name", (*NOTEBOOKS, "04_follow_up"))
+@pytest.mark.parametrize("name", (*PHASES, "explore"))
 def test_every_name_a_notebook_assigns_is_used(name):
     assigned, used = {}, set()
     for cell in _code_cells(_read(name)):
@@ -126,7 +133,7 @@ def test_every_name_a_notebook_assigns_is_used(name):
     assert not dead, f"assigned and never used: {dead}"
 
 
-@pytest.mark.parametrize("name", (*NOTEBOOKS, "04_follow_up"))
+@pytest.mark.parametrize("name", (*PHASES, "explore"))
 def test_no_imported_name_is_reassigned(name):
     cells = _code_cells(_read(name))
     imported = {
