@@ -13,7 +13,6 @@ import math
 import re
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pandas as pd
@@ -32,7 +31,6 @@ from ctc_helpers.phases.followup.cohorts import cohort_table
 from ctc_helpers.phases.followup.goal_progress import focus_measures
 from ctc_helpers.phases.followup.record import results_record
 from ctc_helpers.phases.followup.trends import trend_table, trend_tests
-from ctc_helpers.plots.followup import plot_trends
 from ctc_helpers.stats.intervals import newcombe_diff_ci
 from ctc_helpers.views import followup as views
 
@@ -472,19 +470,6 @@ def test_cohort_display():
     ]
     assert table.frame.columns.tolist()[2:] == ["2021", "2023", "2025"]
     assert any("inte samma elever" in note for note in table.footnotes)
-
-
-def test_plot_trends(three_waves):
-    trend = trend_table(three_waves, area="norr", include=["alcohol_30d", "family_conflict"])
-    hidden = trend.assign(suppressed=trend["suppressed"] | trend["wave"].eq(2023))
-    fig, ax = plt.subplots()
-    assert plot_trends(hidden, lang="en", ax=ax) is ax
-    labels = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert labels == ["alcohol_30d", "family_conflict"]
-    first = ax.get_lines()[0].get_ydata()
-    assert np.isnan(first[1]) and first[0] == pytest.approx(0.3)
-    assert ax.get_ylabel() == "Share"
-    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["2021", "2023", "2025"]
 
 
 def test_focus_measures_and_results_record(three_waves, default_instrument):
