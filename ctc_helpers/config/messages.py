@@ -53,7 +53,18 @@ __all__ = [
     "show_value",
 ]
 
-NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "NO_VALUE"})()
+
+class _NoValue:
+    """The value of a problem that has none (a missing key); one object, also after pickling."""
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+    def __reduce__(self) -> str:
+        return "NO_VALUE"
+
+
+NO_VALUE: Any = _NoValue()
 MAX_LISTED = 20  # problems listed in one message; the rest are counted
 _VALUE_WIDTH = 80
 _SIMPLE_ID = re.compile(r"[A-Za-z_][\w.\-]{0,39}")
