@@ -42,6 +42,9 @@ PUBLISHED_FILES = (
     "cutpoints.csv",
     "measures.csv",
     "run_info.json",
+    "effects.parquet",  # the effect evaluation (ctc_helpers.phases.effects.tables)
+    "effect_events.parquet",
+    "effect_design.parquet",
 )
 UNKNOWN_SCHOOL = "unknown"  # school code of questionnaires without a school
 
@@ -390,10 +393,17 @@ def _publish(
         published["aggregates"], wave=wave, previous=previous,
         areas=list(config.area_names), min_n=config.min_cell,
     )  # fmt: skip
+    # the effect evaluation on the private cells; it publishes only pooled estimates
+    from ctc_helpers.phases.effects.tables import effect_tables_for_prepare  # ~1.1 s (scipy)
+
+    effects = effect_tables_for_prepare(
+        cache / "aggregates.parquet", config.areas_file, instrument=instrument, waves=waves,
+        published=published["aggregates"],
+    )  # fmt: skip
     staging = folder.with_name(".data-staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name, table in {**published, "comparisons": comparisons}.items():
+    for name, table in {**published, "comparisons": comparisons, **effects}.items():
         table.reset_index(drop=True).to_parquet(staging / f"{name}.parquet", index=False)
     cutpoints.to_csv(staging / "cutpoints.csv", index=False)
     _measures(instrument).to_csv(staging / "measures.csv", index=False)
