@@ -15,6 +15,7 @@ Every problem is reported at once, naming the file, the key and the value.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -92,11 +93,13 @@ def _factor(kind: str):
         known = info.context.known
         if not isinstance(value, str) or value not in known:
             ids = [f for f, k in known.items() if k == kind]
+            close = difflib.get_close_matches(str(value), ids, n=1)
             raise problem(
-                "cfg_factor_unknown",
+                "cfg_factor_unknown_close" if close else "cfg_factor_unknown",
                 kind=Text(f"cfg_factor_{kind}"),
                 kinds=Text(f"cfg_factors_{kind}"),
                 known=ids,
+                close=close[0] if close else "",
             )
         if known[value] != kind:
             other = known[value]

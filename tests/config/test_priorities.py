@@ -60,6 +60,9 @@ def test_the_model_has_the_keys_of_the_schema():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        (VALID.replace("[r_a, r_c]", "[r_a, r_cc]"),
+         "risk_factors[2] is 'r_cc'; not the id of a risk factor of the instrument. Did you mean"
+         " 'r_c'? Known risk factors: r_a, r_b, r_c."),
         (VALID.replace("[r_a, r_c]", "[r_a, r_zz]"),
          "risk_factors[2] is 'r_zz'; not the id of a risk factor of the instrument. Known risk"
          " factors: r_a, r_b, r_c."),
