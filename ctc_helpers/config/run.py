@@ -83,6 +83,7 @@ class RunConfig:
     cache_dir: Path
     notebooks_dir: Path
     phases: tuple[str, ...]
+    city_phases: tuple[str, ...] = ()  # phases reported for the whole municipality only
     enrolment_file: Path | None = None
     cutpoints_file: Path | None = None
     synthetic: bool = False  # the data are invented (demo city): every report says so
@@ -345,6 +346,7 @@ class RunFile(FileModel):
         list[Annotated[str, PlainValidator(_known_area)]] | None, BeforeValidator(_all_or_list)
     ] = None
     city: bool = True
+    city_phases: list[RunPhase] = []
     min_cell: Annotated[Positive, AfterValidator(_record_min_cell)] = Field(
         10, validate_default=True
     )
@@ -405,6 +407,7 @@ def run_config_from_dict(raw: Any, *, base_dir: Path, where: str = "run.yaml") -
         cache_dir=model.cache,
         notebooks_dir=model.notebooks,
         phases=model.phases,
+        city_phases=tuple(model.city_phases),
         waves=None if model.waves is None else tuple(sorted(set(model.waves))),
         areas=None if model.areas is None else tuple(dict.fromkeys(model.areas)),
         include_city=model.city,
@@ -527,6 +530,8 @@ def _selected_phases(config: RunConfig, area: str, phases: Sequence[str] | None)
         if unknown:
             raise _no_such("cfg_run_no_phase", phase=unknown[0], phases=config.phases)
     area_phases = config.override(area).phases or config.phases
+    if area != CITY:
+        area_phases = [p for p in area_phases if p not in config.city_phases]
     return [p for p in config.phases if p in area_phases and (not phases or p in phases)]
 
 

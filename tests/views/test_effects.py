@@ -20,7 +20,7 @@ import yaml
 
 from ctc_helpers.batch.report import REMOVE_CELL_TAG, first_heading
 from ctc_helpers.config.run import STANDARD_PARAMETERS, load_run_config
-from ctc_helpers.errors import InputFileError
+from ctc_helpers.errors import ConfigError, InputFileError
 from ctc_helpers.i18n import t
 from ctc_helpers.paths import NOTEBOOKS_DIR, REPO_ROOT
 from ctc_helpers.phases.effects.evaluate import ESTIMATE_COLUMNS, Settings
@@ -310,3 +310,21 @@ def test_notebook_refuses_an_area_report(prepared):
     root, folder = prepared
     with pytest.raises(pm.PapermillExecutionError, match="whole municipality"):
         _run(root, folder, "en", area="norra-hamnen")
+
+
+def test_the_batch_runs_notebook_05_for_the_whole_city_only(tmp_path):
+    from ctc_helpers.config.run import plan_jobs, run_config_from_dict
+
+    raw = {
+        "data": {"survey": [str(REPO_ROOT / "data" / "sample" / "exempelstad_*.csv")],
+                 "areas": str(REPO_ROOT / "data" / "sample" / "areas.csv")},
+        "notebooks": str(NOTEBOOKS_DIR), "phases": ["01_survey_analysis", "05_effect_evaluation"],
+        "city_phases": ["05_effect_evaluation"], "output": str(tmp_path),
+    }  # fmt: skip
+    config = run_config_from_dict(raw, base_dir=REPO_ROOT / "reports")
+    jobs = plan_jobs(config, waves=[2025])
+    assert [j.area for j in jobs if j.phase == "05_effect_evaluation"] == ["all"]
+    assert len([j for j in jobs if j.phase == "01_survey_analysis"]) == 11  # city + 10 areas
+    with pytest.raises(ConfigError, match=r"city_phases\[1\].*'03_gap_analysis'"):
+        run_config_from_dict({**raw, "city_phases": ["03_gap_analysis"]},
+                             base_dir=REPO_ROOT / "reports")  # fmt: skip
