@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.dashboard.charts import cached_png
 from ctc_helpers.dashboard.data import DashboardData
 from ctc_helpers.dashboard.downloads import download_links
@@ -24,7 +25,7 @@ from ctc_helpers.dashboard.widgets import (
 )
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.phases.prioritization import load_team_choices, rank_factors
+from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.plots.profile import plot_prioritization
 from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.views.labels import area_name

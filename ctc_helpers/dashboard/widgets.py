@@ -225,9 +225,10 @@ def remember(cache_: dict, key: tuple, compute: Callable[[], Any], *, size: int 
 
 
 def clear_view_caches() -> None:
-    """Forget the parts and frames computed by the views in this kernel."""
+    """Forget the parts and frames computed by the views in this kernel, and the glossary."""
     PARTS_CACHE.clear()
     FRAMES_CACHE.clear()
+    _glossary.cache_clear()
 
 
 @cache
