@@ -183,9 +183,17 @@ def _add_dashboard(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--reports", type=Path, default=None, help="reports folder of a run")
     parser.add_argument(
-        "--token", default=None, help="require this token (serving beyond localhost)"
-    )
+        "--token-file", type=Path, default=None,
+        help="file holding the token required beyond localhost (or set CTC_DASHBOARD_TOKEN)",
+    )  # fmt: skip
+    parser.add_argument("--token", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--ip", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--max-kernels", type=int, default=None, help="pages served at once (default 24)"
+    )
+    parser.add_argument(
+        "--idle-minutes", type=float, default=None, help="close unused pages after (default 15)"
+    )
 
 
 _ARGUMENTS = {

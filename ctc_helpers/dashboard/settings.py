@@ -28,6 +28,7 @@ __all__ = [
     "ENV_LANG",
     "ENV_TOKEN",
     "LOG_FILE",
+    "SERVER_LOG",
     "ORPHAN_TIMEOUT",
     "IDLE_TIMEOUT",
     "CULL_INTERVAL",
@@ -49,7 +50,8 @@ ENV_REPORTS = "CTC_REPORTS_DIR"
 ENV_DATA = "CTC_DATA_DIR"
 ENV_LANG = "CTC_LANG"
 ENV_TOKEN = "CTC_DASHBOARD_TOKEN"  # the access token (never on a command line)
-LOG_FILE = REPO_ROOT / ".ctc" / "logs" / "dashboard.log"
+LOG_FILE = REPO_ROOT / ".ctc" / "logs" / "dashboard.log"  # errors in the kernels (tracebacks)
+SERVER_LOG = REPO_ROOT / ".ctc" / "logs" / "dashboard-server.log"  # Voilà's own log
 
 ORPHAN_TIMEOUT = 40
 CULL_INTERVAL = 10

@@ -1,29 +1,39 @@
 """Browser tests: Playwright drives Debian's Chromium through the running dashboards.
 
 The server is started as ``ctc dashboard`` starts it (pre-heated kernels) on a fake published
-folder. Without Chromium the tests are skipped, except in CI (:mod:`tests.browser`). A failing
-test saves a screenshot to ``tests/output/``.
+folder. Every page is watched: no dialog may open (an ``alert`` would be injected script) and
+every request it makes must go to the dashboard server itself (Chromium's request log). Without
+Chromium the tests are skipped, except in CI (:mod:`tests.browser`). A failing test saves a
+screenshot to ``tests/output/``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ctc_helpers.dashboard import server as dashboard
+from ctc_helpers.dashboard import settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
-from tests.fake_published import write_fake_published
+from tests.dashboard.hostile import (
+    GOAL_LABEL,
+    IMAGE,
+    LABEL,
+    NAMES,
+    NOTE,
+    PROGRAMME,
+    write_hostile_site,
+)
+from tests.dashboard.serving import base_url, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
-START_TIMEOUT = 120  # seconds (four pre-heated kernels on a busy 2-core machine)
 TIMEOUT_MS = 120_000
+TOKEN = "browser-t0ken-9c1e-not-in-pages"
 INVENTORY = (
     "area,programme,provider,bank_id,year,prevention_level,setting,target_grades,target_ages,"
     "targeted_factors,participants_reached,eligible_population,sessions_planned,"
@@ -33,35 +43,16 @@ INVENTORY = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     require_browser()
-    root = tmp_path_factory.mktemp("dash_browser")
-    write_fake_published(root / "reports" / "2025" / "data")
-    (root / "team").mkdir()
-    (root / "team" / "programme_inventory.csv").write_text(INVENTORY, encoding="utf-8")
-    port = _free_port()
-    with (root / "voila.log").open("w") as log:
-        process = dashboard.start_voila(
-            port=port, reports_dir=root / "reports", data_dir=root / "team", log=log
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            if not dashboard.wait_for_http(f"{base}/", timeout=START_TIMEOUT, process=process):
-                pytest.fail(f"Voilà did not start:\n{(root / 'voila.log').read_text()[-3000:]}")
-            yield base
-        finally:
-            dashboard.stop_voila(process)
+    with serve(tmp_path_factory.mktemp("dash_browser"), inventory=INVENTORY) as running:
+        yield base_url(running)
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def browser():
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -78,7 +69,9 @@ def page(browser):
     tab = context.new_page()
     dialogs: list[str] = []
     tab.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    tab.dialogs = dialogs  # any alert() would be a script injected through a link
+    tab.dialogs = dialogs  # any alert() would be injected script
+    tab.requests = []  # Chromium's request log: every URL the page loads
+    tab.on("request", lambda request: tab.requests.append(request.url))
     try:
         yield tab
     finally:
@@ -91,15 +84,10 @@ def screenshot_on_failure(tab, name: str):
     try:
         yield
     except BaseException:
-        _screenshot(tab, name)
+        OUTPUT.mkdir(exist_ok=True)
+        target = OUTPUT / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+        tab.screenshot(path=str(target), full_page=True)
         raise
-
-
-def _screenshot(tab, name: str) -> Path:
-    OUTPUT.mkdir(exist_ok=True)
-    target = OUTPUT / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
-    tab.screenshot(path=str(target), full_page=True)
-    return target
 
 
 def open_dashboard(tab, base: str, name: str, query: str = "") -> None:
@@ -119,6 +107,11 @@ def chart_and_table(tab) -> tuple[str, str]:
         tab.get_attribute("img.ctc-chart", "src"),
         tab.inner_text(".ctc-table-box"),
     )
+
+
+def foreign_requests(tab, base: str) -> list[str]:
+    """Requests of the page that went anywhere but the dashboard server."""
+    return [url for url in tab.requests if not url.startswith((f"{base}/", "data:", "blob:"))]
 
 
 def test_a_deep_link_opens_its_area(server, page):
@@ -198,11 +191,132 @@ def test_the_language_switch_turns_the_page_english(server, page):
         assert "Uppföljning" not in page.inner_text(".ctc-nav-box")
 
 
-@pytest.mark.parametrize("name", ["prioritering", "gap", "uppfoljning"])
-def test_every_dashboard_renders_its_chart_and_tables(server, page, name):
+@pytest.mark.parametrize("name", list(settings.VIEWS.values()))
+def test_every_dashboard_renders_and_loads_only_from_this_server(server, page, name):
     with screenshot_on_failure(page, f"render_{name}"):
         open_dashboard(page, server, name)
         page.wait_for_selector(".ctc-table-box table", timeout=TIMEOUT_MS)
+        page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
         assert page.locator(".ctc-error").count() == 0
         assert "Traceback" not in page.inner_text("body")
         assert page.locator(".ctc-download").count() >= 2  # CSV and Excel
+        assert any("/voila/static/" in url for url in page.requests)  # the log is recording
+        assert foreign_requests(page, server) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile text in the team's files: shown, never run
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory) -> Iterator[str]:
+    require_browser()
+    root = tmp_path_factory.mktemp("dash_hostile")
+    write_hostile_site(root)
+    with serve(root) as running:
+        yield base_url(running)
+
+
+HOSTILE_TEXT = {  # dashboard -> (css class of the widget, literal text it shows)
+    "omradesprofil": (".ctc-table-box", LABEL),
+    "prioritering": (".ctc-notes", NOTE),
+    "gap": (".ctc-table-box", PROGRAMME),
+    "uppfoljning": (".ctc-goal-table", GOAL_LABEL),
+}
+
+
+@pytest.mark.parametrize("name", list(settings.VIEWS.values()))
+def test_hostile_text_is_shown_literally_and_never_runs(hostile_server, page, name):
+    with screenshot_on_failure(page, f"hostile_{name}"):
+        open_dashboard(page, hostile_server, name, "?area=norra-hamnen")
+        selector, text = HOSTILE_TEXT[name]
+        page.wait_for_function(
+            "([selector, text]) => (document.querySelector(selector)?.innerText || '')"
+            ".replace(/\\u00a0/g, ' ').includes(text)",
+            arg=[selector, text],
+            timeout=TIMEOUT_MS,
+        )
+        heading = page.inner_text(".ctc-heading").replace("\xa0", " ")
+        assert NAMES["norra-hamnen"] in heading  # the area's name, script tags and all
+        page.select_option(".ctc-area select", index=1)  # Söder <img ...>
+        page.wait_for_function(
+            "(name) => (document.querySelector('.ctc-heading')?.innerText || '')"
+            ".replace(/\\u00a0/g, ' ').includes(name)",
+            arg=NAMES["soderdalen"],
+            timeout=TIMEOUT_MS,
+        )
+        page.wait_for_timeout(1000)  # an injected <img onerror> would have fired by now
+        assert page.dialogs == []
+        assert page.locator('img[src="x"]').count() == 0
+        assert page.evaluate("() => document.querySelectorAll('.ctc-page script').length") == 0
+        assert IMAGE in page.inner_text("body").replace("\xa0", " ")
+        assert foreign_requests(page, hostile_server) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The token never reaches a page
+
+
+@pytest.fixture(scope="module")
+def token_server(tmp_path_factory) -> Iterator[str]:
+    require_browser()
+    with serve(tmp_path_factory.mktemp("dash_token"), token=TOKEN) as running:
+        yield base_url(running)
+
+
+def test_no_script_on_the_page_can_read_the_token(token_server, page):
+    with screenshot_on_failure(page, "token"):
+        open_dashboard(page, token_server, "omradesprofil", f"?token={TOKEN}&area=soderdalen")
+        page.wait_for_function(
+            "() => document.querySelector('.ctc-heading')?.innerText.includes('Söderdalen')",
+            timeout=TIMEOUT_MS,
+        )
+        assert "area=soderdalen" in page.url and TOKEN not in page.url
+        seen_by_scripts = page.evaluate(
+            "() => [location.href, document.cookie, document.documentElement.outerHTML,"
+            " document.referrer, JSON.stringify(history.state),"
+            " ...performance.getEntries().map(e => e.name)].join('\\n')"
+        )
+        assert TOKEN not in seen_by_scripts
+        before = page.get_attribute("img.ctc-chart", "src")
+        page.select_option(".ctc-area select", index=0)  # the cookie carries on
+        page.wait_for_function(
+            "(src) => document.querySelector('img.ctc-chart').src !== src",
+            arg=before,
+            timeout=TIMEOUT_MS,
+        )
+        assert foreign_requests(page, token_server) == []
+
+
+# --------------------------------------------------------------------------------------------
+# An idle page is closed and offers to reload
+
+
+@pytest.fixture(scope="module")
+def idle_server(tmp_path_factory) -> Iterator[str]:
+    require_browser()
+    with serve(
+        tmp_path_factory.mktemp("dash_idle"), idle_timeout=12, cull_interval=2, pool_size=0
+    ) as running:
+        yield base_url(running)
+
+
+def test_an_idle_page_is_closed_and_offers_to_reload(idle_server, page):
+    with screenshot_on_failure(page, "idle"):
+        open_dashboard(page, idle_server, "prioritering")
+        page.get_by_role("button", name="English").click()
+        notice = page.wait_for_selector(".ctc-reload", timeout=60_000)
+        assert "This page has been closed" in notice.inner_text()
+        with page.expect_navigation(timeout=TIMEOUT_MS):
+            page.click(".ctc-reload-button")
+        page.wait_for_selector(".ctc-table-box table", timeout=TIMEOUT_MS)  # a new kernel drew it
+        kind = page.evaluate("() => performance.getEntriesByType('navigation')[0].type")
+        assert kind == "reload"
+
+
+def test_the_reload_notice_is_swedish_by_default(idle_server, page):
+    with screenshot_on_failure(page, "idle_sv"):
+        open_dashboard(page, idle_server, "uppfoljning")
+        notice = page.wait_for_selector(".ctc-reload", timeout=60_000)
+        assert "Sidan har stängts" in notice.inner_text()
+        assert "Ladda om sidan" in notice.inner_text()

@@ -1,27 +1,39 @@
-"""HTTP smoke test of a running Voilà: every dashboard renders, without cell errors or source code.
+"""The running dashboard server over HTTP: pages, the cap, returned kernels, the token, its death.
 
-The server is started exactly as ``ctc dashboard`` starts it (pre-heated kernels, sources
-stripped, tracebacks hidden) on a free port, on a small fake published folder, and is always
-stopped at the end.
+Each server is started as ``ctc dashboard`` starts it (pre-heated kernels, sources stripped,
+tracebacks hidden) on a free port over a small fake published folder, and is always stopped.
 """
 
 from __future__ import annotations
 
-import html
+import concurrent.futures
+import os
+import re
+import signal
 import socket
-import urllib.error
+import subprocess
+import sys
+import time
 import urllib.parse
 import urllib.request
 
+import psutil
 import pytest
 
-from ctc_helpers.dashboard import server as dashboard
-from tests.fake_published import write_fake_published
+from ctc_helpers.dashboard import settings
+from ctc_helpers.paths import REPO_ROOT
+from tests.dashboard.serving import (
+    PAGE_TIMEOUT,
+    base_url,
+    fetch,
+    free_port,
+    kernel_processes,
+    serve,
+    site,
+)
 
 pytestmark = pytest.mark.slow
 
-START_TIMEOUT = 120  # seconds: a busy 2-core machine starts four pre-heated kernels
-PAGE_TIMEOUT = 180
 TITLES = {
     "omradesprofil": "Områdesprofil · Area profile",
     "prioritering": "Prioritering · Prioritisation",
@@ -37,46 +49,19 @@ CELL_ERRORS = (
     "An exception occurred at the server",
 )
 SOURCE_CODE = ("import ctc_helpers", "from ctc_helpers", 'app("')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+TOKEN = "t0ken-for-the-http-tests-7f3a"
+PREHEATED = len(settings.VIEWS)  # one pre-heated kernel per dashboard
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dash_http")
-    write_fake_published(root / "reports" / "2025" / "data")
-    (root / "team").mkdir()
-    port = free_port()
-    with (root / "voila.log").open("w") as log:
-        process = dashboard.start_voila(
-            port=port, reports_dir=root / "reports", data_dir=root / "team", log=log
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            if not dashboard.wait_for_http(f"{base}/", timeout=START_TIMEOUT, process=process):
-                pytest.fail(f"Voilà did not start:\n{(root / 'voila.log').read_text()[-3000:]}")
-            yield {"base": base, "log": root / "voila.log"}
-        finally:
-            dashboard.stop_voila(process)
-    assert process.poll() is not None
+    with serve(tmp_path_factory.mktemp("dash_http")) as running:
+        yield running
 
 
-def fetch(url: str) -> tuple[int, str]:
-    """Status and page text (HTML entities decoded, so escaped source would be found too)."""
-    try:
-        with urllib.request.urlopen(url, timeout=PAGE_TIMEOUT) as response:
-            return response.status, html.unescape(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as error:
-        return error.code, html.unescape(error.read().decode("utf-8", "replace"))
-
-
-@pytest.mark.parametrize("name", list(dashboard.VIEWS.values()))
+@pytest.mark.parametrize("name", list(settings.VIEWS.values()))
 def test_dashboard_page_renders_without_errors_or_source(server, name):
-    status, page = fetch(f"{server['base']}/voila/render/{name}.ipynb")
+    status, page, headers = fetch(f"{base_url(server)}/voila/render/{name}.ipynb")
     assert status == 200
     assert TITLES[name] in page  # the notebook's Markdown title
     assert "application/vnd.jupyter.widget-view+json" in page  # the app's widget
@@ -84,12 +69,22 @@ def test_dashboard_page_renders_without_errors_or_source(server, name):
         assert text not in page, text
     for text in SOURCE_CODE:
         assert text not in page, text
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_a_page_loads_nothing_from_another_server(server):
+    _, page, _ = fetch(f"{base_url(server)}/voila/render/gap.ipynb")
+    addresses = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", page)
+    assert addresses, "no address found in the page"
+    assert [a for a in addresses if re.match(r"(https?:)?//", a)] == []
+    for cdn in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com", "fonts.googleapis"):
+        assert cdn not in page, cdn
 
 
 def test_a_deep_link_value_is_never_echoed_into_the_page(server):
     payload = "<script>alert('x')</script>"
     query = urllib.parse.urlencode({"area": payload})
-    status, page = fetch(f"{server['base']}/voila/render/omradesprofil.ipynb?{query}")
+    status, page, _ = fetch(f"{base_url(server)}/voila/render/omradesprofil.ipynb?{query}")
     assert status == 200
     assert payload not in page and "alert('x')" not in page
     for text in CELL_ERRORS:
@@ -97,13 +92,12 @@ def test_a_deep_link_value_is_never_echoed_into_the_page(server):
 
 
 def test_the_start_page_lists_the_dashboards(server):
-    status, page = fetch(f"{server['base']}/")
+    status, page, _ = fetch(f"{base_url(server)}/")
     assert status == 200
     assert "Voil" in page
 
 
 def test_the_server_binds_to_localhost_only(server):
-    port = int(server["base"].rsplit(":", 1)[1])
     others = {
         info[4][0]
         for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
@@ -114,32 +108,115 @@ def test_the_server_binds_to_localhost_only(server):
     for address in others:
         with socket.socket() as probe:
             probe.settimeout(2)
-            assert probe.connect_ex((address, port)) != 0, address
+            assert probe.connect_ex((address, server.port)) != 0, address
 
 
-@pytest.fixture(scope="module")
-def server_with_token(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dash_token")
-    write_fake_published(root / "reports" / "2025" / "data")
+# --------------------------------------------------------------------------------------------
+# The cap: a friendly "busy" page instead of one kernel more
+
+
+def test_beyond_the_cap_a_visitor_gets_a_busy_page(tmp_path):
+    with serve(tmp_path, preheat=False, max_kernels=1) as running:
+        page = f"{base_url(running)}/voila/render/gap.ipynb"
+        status, first, _ = fetch(page)
+        assert status == 200 and "application/vnd.jupyter.widget-view+json" in first
+        status, busy, headers = fetch(page)  # the first page's kernel still serves it
+        assert status == 503 and headers["Retry-After"] == "20"
+        assert "upptagna just nu" in busy and "busy right now" in busy
+        assert "Försök igen" in busy and "<script" not in busy
+        assert len(kernel_processes(running)) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels are returned: issue 15's acceptance test
+
+
+def _kernel_count(server) -> int:
+    return len(kernel_processes(server))
+
+
+def test_after_20_pages_without_a_connection_the_server_is_back_to_its_preheated_kernels(
+    tmp_path,
+):
+    """20 page requests at once that never open the page's websocket (a script, a link preview,
+    a closed tab): within 90 s of the last one the server holds its pre-heated kernels only."""
+    with serve(tmp_path) as running:
+        assert _kernel_count(running) == PREHEATED
+        pages = [
+            f"{base_url(running)}/voila/render/{name}.ipynb"
+            for name in list(settings.VIEWS.values()) * 5
+        ]
+        with concurrent.futures.ThreadPoolExecutor(len(pages)) as pool:
+            statuses = [status for status, _, _ in pool.map(fetch, pages)]
+        assert statuses == [200] * 20
+        done = time.monotonic()
+        peak = _kernel_count(running)
+        assert peak >= PREHEATED + 16  # pages that took a pre-heated kernel were refilled
+        while _kernel_count(running) > PREHEATED and time.monotonic() - done < 90:
+            time.sleep(2)
+        elapsed = time.monotonic() - done
+        assert _kernel_count(running) == PREHEATED, f"{_kernel_count(running)} kernels after 90 s"
+        print(f"peak {peak} kernels, back to {PREHEATED} after {elapsed:.0f} s")
+
+
+# --------------------------------------------------------------------------------------------
+# The token
+
+
+def test_a_token_is_required_never_on_a_command_line_and_never_in_a_kernel(tmp_path):
+    with serve(tmp_path, token=TOKEN, pool_size=1) as running:
+        page = f"{base_url(running)}/voila/render/gap.ipynb"
+        with urllib.request.urlopen(page, timeout=PAGE_TIMEOUT) as response:
+            assert "/login" in response.geturl()  # sent to the login form
+            assert "application/vnd.jupyter.widget-view+json" not in response.read().decode()
+        status, body, _ = fetch(f"{page}?token={TOKEN}")
+        assert status == 200 and "application/vnd.jupyter.widget-view+json" in body
+        assert TOKEN not in body  # nothing on the page can read it
+        tree = [psutil.Process(running.pid), *psutil.Process(running.pid).children(True)]
+        assert all(TOKEN not in " ".join(p.cmdline()) for p in tree)
+        kernels = kernel_processes(running)
+        assert kernels and all(settings.ENV_TOKEN not in k.environ() for k in kernels)
+
+
+# --------------------------------------------------------------------------------------------
+# `ctc dashboard` itself: ready before the addresses, and kill -9 takes Voilà with it
+
+
+def test_ctc_dashboard_prints_when_ready_and_takes_voila_with_it_when_killed(tmp_path):
+    reports, team = site(tmp_path)
     port = free_port()
-    with (root / "voila.log").open("w") as log:
-        process = dashboard.start_voila(
-            port=port, reports_dir=root / "reports", token="s3cret-token", preheat=False, log=log
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            ready = f"{base}/?token=s3cret-token"
-            if not dashboard.wait_for_http(ready, timeout=START_TIMEOUT, process=process):
-                pytest.fail(f"Voilà did not start:\n{(root / 'voila.log').read_text()[-3000:]}")
-            yield base
-        finally:
-            dashboard.stop_voila(process)
-
-
-def test_a_token_is_required_when_given(server_with_token):
-    page_url = f"{server_with_token}/voila/render/gap.ipynb"
-    with urllib.request.urlopen(page_url, timeout=PAGE_TIMEOUT) as response:
-        assert "/login" in response.geturl()  # sent to the login form
-        assert "application/vnd.jupyter.widget-view+json" not in response.read().decode()
-    status, page = fetch(f"{page_url}?token=s3cret-token")
-    assert status == 200 and "application/vnd.jupyter.widget-view+json" in page
+    env = {**os.environ, settings.ENV_DATA: str(team), "PYTHONUNBUFFERED": "1"}
+    env.pop(settings.ENV_TOKEN, None)
+    command = [sys.executable, "-m", "ctc_helpers.cli", "dashboard", "--port", str(port),
+               "--reports", str(reports)]  # fmt: skip
+    ctc = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not any("/voila/render/" in x for x in lines):
+            line = ctc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert any("/voila/render/" in x for x in lines), "".join(lines)
+        voila = psutil.Process(ctc.pid).children()
+        assert len(voila) == 1
+        kernels = [p for p in voila[0].children(True) if "ipykernel" in " ".join(p.cmdline())]
+        assert len(kernels) == PREHEATED
+        start = time.monotonic()
+        status, page, _ = fetch(f"http://127.0.0.1:{port}/voila/render/omradesprofil.ipynb")
+        assert status == 200 and "application/vnd.jupyter.widget-view+json" in page
+        assert time.monotonic() - start < 1.5  # pre-rendered: no kernel had to start
+        os.kill(ctc.pid, signal.SIGKILL)
+        ctc.wait(timeout=10)
+        gone, alive = psutil.wait_procs([voila[0], *kernels], timeout=30)
+        assert alive == [], [p.pid for p in alive]
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing serves the port
+    finally:
+        if ctc.poll() is None:
+            os.killpg(ctc.pid, signal.SIGKILL)
+        ctc.stdout.close()

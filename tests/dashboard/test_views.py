@@ -16,7 +16,6 @@ import queue
 import re
 import sys
 import threading
-from argparse import Namespace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -28,7 +27,6 @@ import yaml
 from ctc_helpers.dashboard import charts, guard, links, settings, widgets
 from ctc_helpers.dashboard import data as dashboard_data
 from ctc_helpers.dashboard import page as dashboard_page
-from ctc_helpers.dashboard import server as dashboard
 from ctc_helpers.dashboard.followup import followup_view
 from ctc_helpers.dashboard.gap import gap_view
 from ctc_helpers.dashboard.priorities import prioritization_view
@@ -588,63 +586,7 @@ def test_no_row_level_file_is_opened(site, data, monkeypatch):
 
 
 # --------------------------------------------------------------------------------------------
-# Server and notebooks
-
-
-def test_voila_command_hardens_the_server():
-    command = dashboard.voila_command(port=8899)
-    assert command[1:4] == ["-m", "voila", str(settings.DASHBOARD_DIR)]
-    for option in (
-        "--no-browser", "--port=8899", "--Voila.ip=127.0.0.1", "--strip_sources=True",
-        "--show_tracebacks=False", "--MappingKernelManager.cull_idle_timeout=3600",
-        "--MappingKernelManager.cull_interval=120", "--VoilaExecutor.timeout=120",
-        "--preheat_kernel=True", "--pool_size=1",
-    ):  # fmt: skip
-        assert option in command
-    assert not any(c.startswith("--token") for c in command)
-    assert "--token=s3cret" in dashboard.voila_command(port=1, token="s3cret")
-    assert "--preheat_kernel=True" not in dashboard.voila_command(port=1, preheat=False)
-
-
-def test_dashboard_env_passes_folders_and_language(tmp_path):
-    env = dashboard.dashboard_env(reports_dir=tmp_path, lang="en", data_dir=tmp_path / "team")
-    assert env["CTC_REPORTS_DIR"] == str(tmp_path.resolve()) and env["CTC_LANG"] == "en"
-    assert env["CTC_DATA_DIR"] == str((tmp_path / "team").resolve())
-    assert (
-        dashboard.dashboard_env(reports_dir=tmp_path, ip="0.0.0.0")["VOILA_APP_IP"] == "127.0.0.1"
-    )
-
-
-def test_command_dashboard_refuses_without_published_folder(tmp_path):
-    args = Namespace(port=8866, reports=tmp_path, token=None, ip="127.0.0.1", lang="sv")
-    with pytest.raises(InputFileError, match="Kör först make run"):
-        dashboard.command_dashboard(args)
-
-
-def test_command_dashboard_serves_and_prints_the_urls(site, monkeypatch, capsys):
-    started = {}
-
-    class Server:
-        pid, returncode = 0, 0
-
-        def wait(self):
-            return 0
-
-        def poll(self):
-            return 0
-
-    def start(**kwargs):
-        started.update(kwargs)
-        return Server()
-
-    monkeypatch.setattr(dashboard, "start_voila", start)
-    args = Namespace(port=8877, reports=site["reports"], token="abc", ip="0.0.0.0", lang="sv")
-    assert dashboard.command_dashboard(args) == 0
-    assert started["port"] == 8877 and started["token"] == "abc" and started["ip"] == "0.0.0.0"
-    assert Path(started["reports_dir"]) == site["reports"]
-    out = capsys.readouterr().out
-    assert "http://127.0.0.1:8877/voila/render/omradesprofil.ipynb?token=abc" in out
-    assert "?area=" in out and "Ctrl+C" in out
+# Notebooks
 
 
 @pytest.mark.parametrize(("view", "name"), list(settings.VIEWS.items()))
