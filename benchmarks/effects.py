@@ -196,7 +196,8 @@ def main() -> None:
         f" fit on the cells {1000 * large['floor_fit']:.1f} ms"
     )
     print(
-        f"  estimate {100 * large['estimate']:+.2f} points (planted -3.00 in this one simulated city),"
+        f"  estimate {100 * large['estimate']:+.2f} points"
+        " (planted -3.00 in this one simulated city),"
         f" 95 % interval {100 * low:+.2f} to {100 * high:+.2f}, p = {large['p_value']:.4f},"
         f" pre-trend p = {large['pretrend_p']:.3f}, {large['events']} event-study rows"
     )

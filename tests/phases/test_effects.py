@@ -207,8 +207,8 @@ def test_build_design_leaves_out_areas_with_reasons():
 
 def test_assignments_list_every_arrangement_within_groups():
     starts = {"a0": 2022, "a1": 2024, "a2": None, "a3": None, "a4": 2022, "a5": None}
-    areas = _areas(6, starts, dict.fromkeys([f"a{i}" for i in range(4)], "x") | {"a4": "y",
-                                                                                 "a5": "y"})  # fmt: skip
+    groups = {"a0": "x", "a1": "x", "a2": "x", "a3": "x", "a4": "y", "a5": "y"}
+    areas = _areas(6, starts, groups)
     design = dz.build_design(areas, waves=[2021, 2023, 2025])
     table, exact = dz.assignments(design)
     # group x: 4!/(1!1!2!) = 12 arrangements of (2022, 2024, -, -); group y: 2
@@ -677,3 +677,26 @@ def test_demo_null_outcomes_are_rarely_significant(demo_effects):
     assert significant <= stats.binom.ppf(0.999, len(nulls), 2 / 56) + 1, significant
     covered = ((nulls["ci_low"] <= 0) & (nulls["ci_high"] >= 0)).mean()
     assert covered >= 0.85
+
+
+def test_the_engine_runs_on_published_aggregates_leaving_out_the_hidden_cells(tmp_path):
+    """On published (suppressed) aggregates the hidden cells drop out; the estimate equals the
+    one from the unsuppressed cells with exactly those cells removed."""
+    from tests.fake_published import write_fake_published
+
+    fake = write_fake_published(tmp_path / "data")
+    published = fake.aggregates
+    keys = ["wave", "area", "grade", "sex", "measure"]
+    hidden = published.loc[published["suppressed"].astype(bool), keys]
+    private = fake.aggregates_unsuppressed.merge(hidden.assign(_hidden=True), on=keys, how="left")
+    private = private.loc[private["_hidden"].isna()]
+    areas = pd.DataFrame({"area": ["norra-hamnen", "soderdalen"], "ctc_start": [2024, None],
+                          "comparison_group": ""})  # fmt: skip
+    design = dz.build_design(areas, waves=[2023, 2025])
+    assert len(hidden) > 0
+    for measure in ("family_conflict", "alcohol_30d", "family_attachment"):
+        cells = prepare_cells(published, measure=measure)
+        assert cells["n"].gt(0).all() and cells["y"].notna().all()
+        expected = estimate_did(fit_panel(prepare_cells(private, measure=measure), design), design)
+        got = estimate_did(fit_panel(cells, design), design)
+        assert got.att == pytest.approx(expected.att, abs=1e-12), measure

@@ -328,3 +328,20 @@ def test_the_batch_runs_notebook_05_for_the_whole_city_only(tmp_path):
     with pytest.raises(ConfigError, match=r"city_phases\[1\].*'03_gap_analysis'"):
         run_config_from_dict({**raw, "city_phases": ["03_gap_analysis"]},
                              base_dir=REPO_ROOT / "reports")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_effects_summary_gives_the_dashboard_every_part_from_the_published_folder(prepared):
+    _, folder = prepared
+    pub = load_published(folder)
+    parts = ev.effects_summary(pub, group="stad", lang="en")
+    assert set(parts) == {
+        "effects", "design", "design_table", "behaviours", "risk", "protective", "summary",
+        "assumptions", "pretrend", "chart", "power", "plan", "reach", "record",
+    }  # fmt: skip
+    assert parts["effects"].group == "stad" and parts["record"]["group"] == "stad"
+    assert parts["chart"] is not None and parts["chart"].data.startswith(b"\x89PNG")
+    behaviours = parts["behaviours"].frame
+    assert len(behaviours) == (pub.measures["measure_kind"] == "behaviour").sum()
+    assert t("effects_pretrend_impossible", "en", n=1)[:30] in parts["pretrend"].data
+    assert t("effects_reach_none", "en") == parts["reach"].data  # no inventory given

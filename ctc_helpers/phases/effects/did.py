@@ -81,8 +81,8 @@ def prepare_cells(
         Columns ``area, wave, n`` and ``n_flagged`` or ``pct``; optional ``grade, sex``
         (``"all"`` = total) and ``measure``. Rows of the whole city (``area == "all"``) are
         dropped; the finest breakdown present is used (grade x sex, else grade or sex alone,
-        else the area totals: no mix adjustment). Hidden rows (``n`` or the share missing, as in published tables) and empty
-        cells are left out.
+        else the area totals: no mix adjustment). Hidden rows (``n`` or the share missing, as
+        in published tables) and empty cells are left out.
     measure : str, optional
         Keep only this measure (``frame`` must then have a ``measure`` column).
     lang : str, optional
