@@ -55,6 +55,7 @@ from ctc_helpers.config.instrument import (
     load_respondent_schema,
 )
 from ctc_helpers.config.yaml_load import load_yaml
+from ctc_helpers.demo.process import write_process_files
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.paths import SAMPLE_DIR, SCHEMA_DIR
@@ -1203,6 +1204,7 @@ def write_city(
     written.append(_write_text(_yaml_text(city["planted_truth"]), out / "planted_truth.yaml"))
     readme = _readme(model, instrument, city)
     written.append(_write_text(readme, out / "README.md"))
+    written += write_process_files(out)  # process/: checklists and implementation plans
     return written
 
 

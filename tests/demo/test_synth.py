@@ -23,6 +23,16 @@ MODEL = yaml.safe_load((SAMPLE_DIR / "synth_model.yaml").read_text(encoding="utf
 PREFIX = MODEL["city"]["file_prefix"]
 WAVES = MODEL["waves"]
 HEAD = ["respondent_id", "wave", "area", "school", "grade", "sex"]
+PROCESS = yaml.safe_load((SAMPLE_DIR / "process_model.yaml").read_text(encoding="utf-8"))
+PROCESS_FILES = [  # process/<area>/: a checklist per year, then the plan (ctc_helpers.demo.process)
+    name
+    for area in PROCESS["areas"]
+    for name in [
+        *[f"process/{area['area']}/checklist_{y}.yaml" for y in PROCESS["years"]],
+        *[f"process/{p['area']}/implementation_plan.yaml" for p in PROCESS["plans"]
+          if p["area"] == area["area"]],
+    ]
+]  # fmt: skip
 
 
 def _sha256(path) -> str:
@@ -113,16 +123,18 @@ def _standardised_difference(frame: pd.DataFrame, area: str, factor, instrument)
 
 
 def test_regenerating_gives_the_committed_files_byte_for_byte(regenerated):
-    names = [p.name for p in regenerated]
+    out = regenerated[0].parent
+    names = [p.relative_to(out).as_posix() for p in regenerated]
     assert names == [
         "areas.csv",
         *[f"{PREFIX}_{w}.csv" for w in WAVES],
         "enrolment.csv",
         "planted_truth.yaml",
         "README.md",
+        *PROCESS_FILES,
     ]
-    for path in regenerated:
-        assert _sha256(path) == _sha256(SAMPLE_DIR / path.name), path.name
+    for name in names:
+        assert _sha256(out / name) == _sha256(SAMPLE_DIR / name), name
 
 
 def test_other_seed_gives_other_data_and_same_seed_same_data(default_instrument):
@@ -578,7 +590,10 @@ def test_respondents_must_be_positive(default_instrument):
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
-    [("sv", "Skrev 7 filer med den syntetiska demostaden"), ("en", "Wrote 7 files of the")],
+    [
+        ("sv", f"Skrev {7 + len(PROCESS_FILES)} filer med den syntetiska demostaden"),
+        ("en", f"Wrote {7 + len(PROCESS_FILES)} files of the"),
+    ],
 )
 def test_command_demo_data_writes_and_reports(tmp_path, capsys, lang, expected):
     args = types.SimpleNamespace(
