@@ -43,6 +43,7 @@ __all__ = [
 RESULT_COLUMNS = ("area", "wave", "phase", "status", "seconds", "message")
 STATUSES = ("ok", "failed", "skipped", "timeout")
 ANSWER_GRACE = 30.0  # seconds a worker may take beyond the time limit to answer
+STARTUP_TIMEOUT = 300.0  # seconds a new worker may take for its imports (a busy machine)
 _WORKER_MODULE = "ctc_helpers.batch.worker"
 
 
@@ -64,6 +65,11 @@ class _Worker:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the worker has done its imports (its first line says so)."""
+        line = self._read_line(time.monotonic() + timeout)
+        return bool(line) and "ready" in json.loads(line)
 
     def request(self, request: Mapping[str, Any], *, timeout: float) -> dict[str, Any] | None:
         """Send one request and wait for its answer; None when the worker ended or fell silent."""
@@ -101,6 +107,10 @@ class _Worker:
                 stream.close()
 
 
+class _WorkerFailed(Exception):
+    """A worker process could not be started (the message says why)."""
+
+
 _ALL_WORKERS: weakref.WeakSet[ReportWorkers] = weakref.WeakSet()
 
 
@@ -136,13 +146,19 @@ class ReportWorkers:
         -------
         dict
             The spec's ``area``, ``wave``, ``phase`` and ``key`` plus ``status`` (``ok``,
-            ``failed`` or ``timeout``), ``message``, ``seconds`` (wall time), ``cpu_seconds``
+            ``failed`` or ``timeout``), ``message``, ``seconds`` (wall time, without the start
+            of a new worker, which pays the imports once for all its reports), ``cpu_seconds``
             (CPU time of the process and its kernel; 0 after a timeout), ``execute_seconds``,
             ``html_seconds``, ``finished`` (ISO time).
         """
+        try:
+            worker = self._worker()  # its start (imports) is not the report's time
+        except _WorkerFailed as exc:
+            worker, result = None, {"status": "failed", "message": str(exc)}
         start = time.perf_counter()
-        with _job_folder(spec.get("work_dir")) as folder:
-            result = self._run_in(folder, spec, wall_timeout)
+        if worker is not None:
+            with _job_folder(spec.get("work_dir")) as folder:
+                result = self._run_in(worker, folder, spec, wall_timeout)
         if result["status"] == "timeout":  # the report process could not clean up after itself
             Path(spec["output_html"]).unlink(missing_ok=True)
         return {
@@ -163,17 +179,20 @@ class ReportWorkers:
             worker.stop()
         return len(workers)
 
-    def _run_in(self, folder: Path, spec: Mapping[str, Any], wall_timeout: float) -> dict:
+    def _run_in(
+        self, worker: _Worker, folder: Path, spec: Mapping[str, Any], wall_timeout: float
+    ) -> dict:
         paths = {name: folder / name for name in ("spec.json", "result.json", "report.log")}
-        job = {**spec, "work_dir": str(folder / "files")}
+        # the report's files beside the outputs' file system (else build_report's default)
+        job = {**spec, "work_dir": str(folder / "files")} if spec.get("work_dir") else dict(spec)
         paths["spec.json"].write_text(json.dumps(job), encoding="utf-8")
         request = {"spec": str(paths["spec.json"]), "result": str(paths["result.json"]),
                    "log": str(paths["report.log"]), "timeout": wall_timeout}  # fmt: skip
-        worker = self._worker()
         answer = worker.request(request, timeout=wall_timeout + ANSWER_GRACE)
         if answer is None:  # the worker died or hangs: never reuse it
+            message = f"report worker stopped: {worker.errors()}"
             self._discard(worker)
-            return {"status": "failed", "message": f"report worker stopped: {worker.errors()}"}
+            return {"status": "failed", "message": message}
         if answer["timed_out"]:
             return {"status": "timeout", "message": f"stopped after {wall_timeout:g} s"}
         if paths["result.json"].exists():
@@ -184,14 +203,20 @@ class ReportWorkers:
         return {"status": "failed", "message": message, "cpu_seconds": answer["cpu_seconds"]}
 
     def _worker(self) -> _Worker:
+        """This thread's worker, started (and its imports done) when it has none."""
         worker = getattr(self._local, "worker", None)
-        if worker is None or not worker.alive():
-            if worker is not None:
-                self._discard(worker)
-            worker = _Worker(keep_fds=self.keep_fds)
-            with self._lock:
-                self._workers.add(worker)
-            self._local.worker = worker
+        if worker is not None and worker.alive():
+            return worker
+        if worker is not None:
+            self._discard(worker)
+        worker = _Worker(keep_fds=self.keep_fds)
+        with self._lock:
+            self._workers.add(worker)
+        if not worker.wait_ready(STARTUP_TIMEOUT):
+            message = f"report worker did not start: {worker.errors()}"
+            self._discard(worker)
+            raise _WorkerFailed(message)
+        self._local.worker = worker
         return worker
 
     def _discard(self, worker: _Worker) -> None:

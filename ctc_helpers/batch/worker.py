@@ -26,9 +26,10 @@ Every process of a report dies with the batch, however the batch ends (even ``ki
   (which runs in a session of its own) before it exits; the kernel itself also exits when its
   parent is gone (ipykernel's parent poller).
 
-Request: ``{"spec": path, "result": path, "log": path, "timeout": seconds}``.
-Answer: ``{"exit_code": int or null, "cpu_seconds": float, "timed_out": bool}``; the report's
-own result is the JSON file ``result``.
+Once its imports are done, the server says ``{"ready": pid}``. Then, per report:
+request ``{"spec": path, "result": path, "log": path, "timeout": seconds}``, answer
+``{"exit_code": int or null, "cpu_seconds": float, "timed_out": bool}``; the report's own result
+is the JSON file ``result``.
 """
 
 from __future__ import annotations
@@ -107,8 +108,26 @@ def stop_process_tree(pid: int, *, include_root: bool = True) -> int:
             member.send_signal(signal.SIGKILL)
         except psutil.NoSuchProcess:
             continue
-    psutil.wait_procs(family, timeout=5)  # those of others are reaped by their new parent
+    _wait_stopped(targets, timeout=5)
     return len(targets)
+
+
+def _wait_stopped(processes: list[psutil.Process], *, timeout: float) -> None:
+    """Wait until every process has stopped: gone, or a zombie (dead; its parent, or whoever
+    adopted it, has yet to collect its exit status)."""
+    deadline = time.monotonic() + timeout
+    pending = list(processes)
+    while pending and time.monotonic() < deadline:
+        pending = [p for p in pending if _running(p)]
+        if pending:
+            time.sleep(0.02)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,6 +137,7 @@ def stop_process_tree(pid: int, *, include_root: bool = True) -> int:
 def serve(*, parent: int, stdin: int = 0, stdout: int = 1) -> int:
     """Answer report requests until the input ends or the parent is gone (see the module)."""
     _preload()
+    os.write(stdout, (json.dumps({"ready": os.getpid()}) + "\n").encode("utf-8"))
     lines = _Lines(stdin)
     while True:
         line = lines.next(parent)

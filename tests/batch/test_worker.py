@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -93,4 +94,6 @@ def test_serve_ends_when_its_input_ends() -> None:
         capture_output=True,
         timeout=60,
     )
-    assert server.returncode == 0 and server.stdout == b""
+    assert server.returncode == 0
+    ready = json.loads(server.stdout)  # said once its imports were done; nothing after
+    assert list(ready) == ["ready"] and isinstance(ready["ready"], int)
