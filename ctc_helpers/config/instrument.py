@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from ctc_helpers.config.instrument_file import (
 )
 from ctc_helpers.config.messages import check, raise_problems, validate
 from ctc_helpers.errors import InputFileError
-from ctc_helpers.i18n import text_of
+from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.paths import SCHEMA_DIR
 
 __all__ = [
@@ -155,6 +155,28 @@ class Instrument:
     defaults: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     checksum: str = ""
+    domains: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> label, in order
+    languages: tuple[str, ...] = ("sv", "en")  # languages every text is written in
+    vocabulary: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+    glossary: tuple[dict[str, dict[str, str]], ...] = ()  # {term: {sv, en}, definition: ...}
+
+    @property
+    def has_factors(self) -> bool:
+        """Whether the instrument has risk or protective factor scales (phases 02/03 need them)."""
+        return bool(self.factors)
+
+    @property
+    def has_behaviours(self) -> bool:
+        return bool(self.behaviours)
+
+    @property
+    def has_screening(self) -> bool:
+        """Whether answers are screened (validity rules that exclude questionnaires)."""
+        return any(rule.exclude for rule in self.validity)
+
+    def missing_language(self, lang: str | None = None) -> bool:
+        """Whether texts in ``lang`` are missing (shown in the other language, with a note)."""
+        return check_language(lang) not in self.languages
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -257,7 +279,7 @@ def _parse_instrument(path: Path, raw: Any, checksum: str) -> Instrument:
             label=entry.label.as_dict(),
             codes=tuple(o.code for o in entry.options),
             scores=tuple(None if o.score is None else float(o.score) for o in entry.options),
-            option_labels=tuple({"sv": o.sv, "en": o.en} for o in entry.options),
+            option_labels=tuple(o.as_dict() for o in entry.options),
         )
         for set_id, entry in model.response_sets.items()
     }
@@ -301,7 +323,32 @@ def _parse_instrument(path: Path, raw: Any, checksum: str) -> Instrument:
         defaults=model.defaults,
         path=path,
         checksum=checksum,
+        domains=_domains(model),
+        languages=model.languages,
+        vocabulary=_vocabulary(model),
+        glossary=tuple(
+            {"term": g.term.as_dict(), "definition": g.definition.as_dict()} for g in model.glossary
+        ),
     )
+
+
+def _domains(model: InstrumentFile) -> dict[str, dict[str, str]]:
+    """The declared domains (id -> label); the four CTC domains when none are declared."""
+    if model.domains is None:
+        return {d: {"sv": t(f"domain_{d}", "sv"), "en": t(f"domain_{d}", "en")} for d in DOMAINS}
+    return {d.id: d.label.as_dict() for d in model.domains}
+
+
+def _vocabulary(model: InstrumentFile) -> dict[str, tuple[dict[str, Any], ...]]:
+    """``grades`` and/or ``sexes`` declared by the instrument, as the respondent schema holds them."""
+    if model.respondents is None:
+        return {}
+    found = {"grades": model.respondents.grades, "sexes": model.respondents.sexes}
+    return {key: tuple(_entry(e) for e in entries) for key, entries in found.items() if entries}
+
+
+def _entry(entry: Any) -> dict[str, Any]:
+    return {**entry.model_dump(exclude_unset=True), "label": entry.label.as_dict()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,8 +414,29 @@ class RespondentSchema:
         return self._alias_map(self.sexes)
 
 
-def load_respondent_schema(path: str | Path | None = None) -> RespondentSchema:
-    """Read ``data_schema/respondents.yaml`` (or another file of the same shape)."""
+def load_respondent_schema(
+    path: str | Path | None = None, *, instrument: Instrument | None = None
+) -> RespondentSchema:
+    """Read ``data_schema/respondents.yaml`` (or another file of the same shape).
+
+    With an ``instrument`` that declares its own grades or sexes (``respondents:``), those
+    replace the file's whole: codes, order, labels and only the aliases written there (the
+    default aliases such as ``"10"`` for gy 1 never apply to another vocabulary).
+
+    >>> from ctc_helpers.paths import REPO_ROOT
+    >>> own = load_instrument(REPO_ROOT / "data/examples/behaviours_only/instrument.yaml")
+    >>> load_respondent_schema(instrument=own).grade_codes
+    ('ak7', 'ak9', 'gy2')
+    >>> load_respondent_schema(instrument=own).grade_aliases.get("10") is None
+    True
+    """
+    schema = _read_respondent_schema(path)
+    if instrument is None or not instrument.vocabulary:
+        return schema
+    return replace(schema, **instrument.vocabulary)
+
+
+def _read_respondent_schema(path: str | Path | None) -> RespondentSchema:
     path = Path(path) if path is not None else SCHEMA_DIR / "respondents.yaml"
     content = read_bytes(path, what="schema")
     key = (f"respondents:{path}", hashlib.sha256(content).hexdigest())

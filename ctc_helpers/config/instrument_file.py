@@ -27,7 +27,6 @@ from ctc_helpers.config.fields import (
     FileModel,
     OpenModel,
     Text,
-    Texts,
     choice,
     nonempty_list,
     whole,
@@ -37,6 +36,7 @@ from ctc_helpers.vocab import FACTOR_KINDS
 
 __all__ = [
     "DOMAINS",
+    "LANGUAGE_NOTE",
     "BEHAVIOUR_RULES",
     "VALIDITY_RULES",
     "Known",
@@ -46,19 +46,34 @@ __all__ = [
 ]
 
 DOMAINS = ("community", "family", "school", "individual")
-BEHAVIOUR_RULES = {
+THRESHOLD_RULES = {
     "any_at_least": ("items", "min_code"),
     "count_at_least": ("items", "min_code", "min_count"),
     "sum_at_least": ("items", "threshold", "min_items"),
 }
+BEHAVIOUR_RULES = {
+    **THRESHOLD_RULES,
+    "any_code_in": ("items", "codes"),
+    "any_at_most": ("items", "max_code"),
+    "any_between": ("items", "min_code", "max_code"),
+}
 VALIDITY_RULES = {
-    **BEHAVIOUR_RULES,
+    **THRESHOLD_RULES,
     "code_in": ("item", "codes"),
     "pair_greater": ("pairs",),
     "min_answered_share": ("share",),
 }
-RULE_KEYS = ("items", "item", "min_code", "min_count", "threshold", "min_items", "codes",
-             "pairs", "share")  # fmt: skip
+RULE_KEYS = ("items", "item", "min_code", "max_code", "min_count", "threshold", "min_items",
+             "codes", "pairs", "share")  # fmt: skip
+# Spellings of the behaviour rules as the instrument format documents them (code_in, code_at_most
+# and code_between read like the validity rule code_in); each is the rule named on the right.
+BEHAVIOUR_ALIASES = {
+    "code_in": "any_code_in",
+    "code_at_most": "any_at_most",
+    "code_between": "any_between",
+}
+# The text shown where an instrument is written in one language only (data_schema/i18n.yaml).
+LANGUAGE_NOTE = "instrument_one_language"
 
 
 @dataclass
@@ -72,6 +87,7 @@ class Known:
 
     response_sets: set[str] | None = None
     items: set[str] | None = None
+    domains: set[str] | None = None
 
 
 def _number(value: Any) -> int | float:
@@ -100,14 +116,50 @@ ItemRef = Annotated[str, PlainValidator(_known_item)]
 class Option(FileModel):
     """One answer of a scale: the raw code, its score (null: not an answer) and its labels."""
 
-    code: whole(minimum=1)
+    code: whole(minimum=0)
     score: Number | None = None
-    sv: Text
-    en: Text
+    sv: Text | None = None
+    en: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_language(self) -> Option:
+        if self.sv is None and self.en is None:
+            raise problem("cfg_texts_one")
+        return self
+
+    def as_dict(self) -> dict[str, str]:
+        return _both_languages(self.sv, self.en)
+
+
+def _both_languages(sv: str | None, en: str | None) -> dict[str, str]:
+    """Both languages, the missing one (if any) filled with the other's text."""
+    return {"sv": sv if sv is not None else en, "en": en if en is not None else sv}
+
+
+class OneOrBothTexts(FileModel):
+    """A text in Swedish and English, or in one of them: ``{sv: ...}`` / ``{en: ...}``.
+
+    :meth:`as_dict` gives both; a missing language gets the other's text, and the instrument
+    notes which languages it is written in (:attr:`Instrument.languages`) so that reports say so.
+    """
+
+    sv: Text | None = None
+    en: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_language(self) -> OneOrBothTexts:
+        if self.sv is None and self.en is None:
+            raise problem("cfg_texts_one")
+        return self
+
+    def as_dict(self) -> dict[str, str]:
+        return _both_languages(self.sv, self.en)
 
 
 def _codes_in_order(options: list[Option]) -> list[Option]:
     codes = [o.code for o in options]
+    if codes and codes[0] == 0:
+        raise problem("cfg_option_codes_zero", n=len(codes), codes=str(codes))
     if codes != list(range(1, len(codes) + 1)):
         raise problem("cfg_option_codes", n=len(codes), codes=str(codes))
     if all(o.score is None for o in options):
@@ -116,7 +168,7 @@ def _codes_in_order(options: list[Option]) -> list[Option]:
 
 
 class ResponseSetEntry(FileModel):
-    label: Texts
+    label: OneOrBothTexts
     options: Annotated[
         list[Option], BeforeValidator(nonempty_list), AfterValidator(_codes_in_order)
     ]
@@ -138,7 +190,7 @@ def _known_set(value: Any, info: ValidationInfo) -> str:
 class ItemEntry(FileModel):
     id: Text
     response_set: Annotated[str, PlainValidator(_known_set)]
-    text: Texts
+    text: OneOrBothTexts
 
 
 def _note_items(raw: Any, info: ValidationInfo) -> Any:
@@ -172,12 +224,20 @@ class Cutpoint(FileModel):
         return self
 
 
+def _known_domain(value: Any, info: ValidationInfo) -> str:
+    defined = info.context.domains
+    allowed = tuple(sorted(defined)) if defined is not None else DOMAINS
+    if not isinstance(value, str) or value not in allowed:
+        raise problem("cfg_choice", allowed=allowed)
+    return value
+
+
 class FactorEntry(FileModel):
     id: Text
-    domain: choice(DOMAINS)
+    domain: Annotated[str, PlainValidator(_known_domain)]
     kind: choice(FACTOR_KINDS)
-    label: Texts
-    description: Texts
+    label: OneOrBothTexts
+    description: OneOrBothTexts
     items: Annotated[list[FactorItem], BeforeValidator(nonempty_list)]
     min_items: whole(minimum=1)
     cutpoint: Cutpoint
@@ -204,6 +264,7 @@ class Rule(FileModel):
     items: Annotated[list[ItemRef], BeforeValidator(nonempty_list)] | None = None
     item: ItemRef | None = None
     min_code: whole(minimum=0) | None = None
+    max_code: whole(minimum=1) | None = None
     min_count: whole(minimum=1) | None = None
     threshold: Number | None = None
     min_items: whole(minimum=1) | None = None
@@ -235,19 +296,34 @@ class Rule(FileModel):
 
 
 class BehaviourRule(Rule):
-    KINDS: ClassVar[dict[str, tuple[str, ...]]] = BEHAVIOUR_RULES
+    KINDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        **BEHAVIOUR_RULES,
+        **{alias: BEHAVIOUR_RULES[kind] for alias, kind in BEHAVIOUR_ALIASES.items()},
+    }
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> BehaviourRule:
+        low, high = self.min_code, self.max_code
+        if low is not None and high is not None and low > high:
+            raise problem("cfg_rule_range", min_code=low, max_code=high)
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """The rule as the survey engines read it, an alias spelt as the rule it stands for."""
+        rule = self.model_dump(exclude_none=True)
+        return {**rule, "kind": BEHAVIOUR_ALIASES.get(rule["kind"], rule["kind"])}
 
 
 class BehaviourEntry(FileModel):
     id: Text
     group: str = ""
-    label: Texts
+    label: OneOrBothTexts
     rule: BehaviourRule
 
 
 class ValidityEntry(FileModel):
     id: Text
-    label: Texts
+    label: OneOrBothTexts
     exclude: bool = True
     rule: Rule
 
@@ -261,7 +337,7 @@ def _share(value: Any) -> float:
 class CompositeEntry(FileModel):
     id: Text
     kind: choice(FACTOR_KINDS)
-    label: Texts
+    label: OneOrBothTexts
     min_flagged: whole(minimum=1)
     min_scored_share: Annotated[float, PlainValidator(_share)]
 
@@ -275,25 +351,139 @@ def _version_text(value: Any) -> Any:
 class Head(FileModel):
     id: Text
     version: Annotated[Text, BeforeValidator(_version_text)]
-    title: Texts
-    notice: Texts
+    title: OneOrBothTexts
+    notice: OneOrBothTexts
 
 
 def _none_is_empty(value: Any) -> Any:
     return [] if value is None else value
 
 
+# --------------------------------------------------------------------------------------------
+# The respondent schema (data_schema/respondents.yaml)
+
+
+class ColumnEntry(OpenModel):
+    name: Text
+    label: OneOrBothTexts
+    required: bool = False
+
+
+class GradeEntry(OpenModel):
+    code: Text
+    year: whole(minimum=0)
+    age: whole(minimum=0) | None = None
+    label: OneOrBothTexts
+    aliases: list[str | int] = []
+
+
+class SexEntry(OpenModel):
+    code: Text
+    label: OneOrBothTexts
+    published: bool = True
+    aliases: list[str | int] = []
+
+
+class RespondentsFile(OpenModel):
+    columns: Annotated[list[ColumnEntry], BeforeValidator(nonempty_list)]
+    grades: Annotated[list[GradeEntry], BeforeValidator(nonempty_list)]
+    sexes: Annotated[list[SexEntry], BeforeValidator(nonempty_list)]
+    total_code: Text
+
+
+def _codes_once(entries: list[Any]) -> list[Any]:
+    codes = [e.code for e in entries]
+    twice = sorted({c for c in codes if codes.count(c) > 1})
+    if twice:
+        raise problem("cfg_id_twice", id=twice[0])
+    return entries
+
+
+class Vocabulary(FileModel):
+    """``respondents:`` in an instrument: its own grades and/or sexes, in display order.
+
+    A list given here replaces the default one (``data_schema/respondents.yaml``) whole: the
+    default's aliases (``"10"`` for gy 1 ...) do not apply, only the codes and aliases written here.
+    """
+
+    grades: (
+        Annotated[list[GradeEntry], BeforeValidator(nonempty_list), AfterValidator(_codes_once)]
+        | None
+    ) = None
+    sexes: (
+        Annotated[list[SexEntry], BeforeValidator(nonempty_list), AfterValidator(_codes_once)]
+        | None
+    ) = None
+
+
+class DomainEntry(FileModel):
+    """A domain of factor scales: its id (used by ``factors[].domain``) and its name."""
+
+    id: Text
+    label: OneOrBothTexts
+
+
+def _note_domains(raw: Any, info: ValidationInfo) -> Any:
+    if isinstance(raw, list):
+        entries = [e for e in raw if isinstance(e, dict)]
+        info.context.domains = {e["id"] for e in entries if isinstance(e.get("id"), str)}
+    return nonempty_list(raw)
+
+
+class GlossaryTerm(FileModel):
+    """A glossary entry that comes with the instrument (shown beside the workbench's own)."""
+
+    term: OneOrBothTexts
+    definition: OneOrBothTexts
+
+
 class InstrumentFile(FileModel):
-    """The instrument file, section by section (checked in this order)."""
+    """The instrument file, section by section (checked in this order).
+
+    Optional: ``domains`` (default: the four CTC domains), ``respondents`` (the grade and sex
+    vocabulary; default ``data_schema/respondents.yaml``), ``factors`` or ``behaviours`` (one
+    of them is needed), ``validity`` (none: no screening), ``composites``, ``glossary``.
+    """
 
     instrument: Head
+    domains: Annotated[list[DomainEntry], BeforeValidator(_note_domains)] | None = None
+    respondents: Vocabulary | None = None
     response_sets: Annotated[dict[Text, ResponseSetEntry], BeforeValidator(_note_sets)]
     items: Annotated[list[ItemEntry], BeforeValidator(_note_items)]
-    factors: Annotated[list[FactorEntry], BeforeValidator(nonempty_list)]
-    behaviours: Annotated[list[BehaviourEntry], BeforeValidator(nonempty_list)]
-    validity: Annotated[list[ValidityEntry], BeforeValidator(nonempty_list)]
+    factors: Annotated[list[FactorEntry], BeforeValidator(_none_is_empty)] = []
+    behaviours: Annotated[list[BehaviourEntry], BeforeValidator(_none_is_empty)] = []
+    validity: Annotated[list[ValidityEntry], BeforeValidator(_none_is_empty)] = []
     composites: Annotated[list[CompositeEntry], BeforeValidator(_none_is_empty)] = []
+    glossary: Annotated[list[GlossaryTerm], BeforeValidator(_none_is_empty)] = []
     defaults: Annotated[dict[str, Any], BeforeValidator(lambda v: {} if v is None else v)] = {}
+
+    @model_validator(mode="after")
+    def _something_to_report(self) -> InstrumentFile:
+        if not self.factors and not self.behaviours:
+            raise problem("cfg_instrument_no_measures")
+        return self
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages every text of the file is written in (one or both of sv, en)."""
+        found = {"sv": True, "en": True}
+        for node in _texts_of(self):
+            for lang in found:
+                found[lang] &= getattr(node, lang) is not None
+        return tuple(lang for lang, every in found.items() if every)
+
+
+def _texts_of(node: Any) -> list[Any]:
+    """Every text entry (label, option, glossary text) in a validated instrument model."""
+    if isinstance(node, OneOrBothTexts | Option):
+        return [node]
+    if isinstance(node, FileModel):
+        return [t for name in type(node).model_fields for t in _texts_of(getattr(node, name))]
+    if isinstance(node, list | tuple):
+        return [t for entry in node for t in _texts_of(entry)]
+    if isinstance(node, dict):
+        return [t for entry in node.values() for t in _texts_of(entry)]
+    return []
 
 
 def id_problems(model: InstrumentFile) -> list[Problem]:
@@ -313,34 +503,3 @@ def id_problems(model: InstrumentFile) -> list[Problem]:
     if clash:
         problems.append(Problem("", "cfg_item_and_measure", {"ids": clash}))
     return problems
-
-
-# --------------------------------------------------------------------------------------------
-# The respondent schema (data_schema/respondents.yaml)
-
-
-class ColumnEntry(OpenModel):
-    name: Text
-    label: Texts
-    required: bool = False
-
-
-class GradeEntry(OpenModel):
-    code: Text
-    year: whole(minimum=0)
-    label: Texts
-    aliases: list[str | int] = []
-
-
-class SexEntry(OpenModel):
-    code: Text
-    label: Texts
-    published: bool = True
-    aliases: list[str | int] = []
-
-
-class RespondentsFile(OpenModel):
-    columns: Annotated[list[ColumnEntry], BeforeValidator(nonempty_list)]
-    grades: Annotated[list[GradeEntry], BeforeValidator(nonempty_list)]
-    sexes: Annotated[list[SexEntry], BeforeValidator(nonempty_list)]
-    total_code: Text

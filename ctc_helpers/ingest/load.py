@@ -110,7 +110,8 @@ def load_survey(
     areas : path or DataFrame, optional
         The area list (``area_id, name, municipality``). Default: ``data/sample/areas.csv``.
     respondent_schema : RespondentSchema, optional
-        Default: ``data_schema/respondents.yaml``.
+        Default: ``data_schema/respondents.yaml`` with the instrument's own grades and sexes
+        when it declares them.
     sheet : str, optional
         Excel sheet to read (default: the first).
     lang : {"sv", "en"}, optional
@@ -140,7 +141,7 @@ def load_survey(
     limit = column_limit(max_columns, lang=lang)
     paths = _as_paths(paths, lang)
     instrument = instrument if instrument is not None else load_instrument()
-    table_schema = respondent_schema if respondent_schema is not None else load_respondent_schema()
+    table_schema = respondent_schema or load_respondent_schema(instrument=instrument)
     area_frame, area_source = _resolve_areas(areas, lang)
     rules = build_rules(instrument, table_schema, area_frame, area_source=area_source)
     labels = _file_labels(paths)

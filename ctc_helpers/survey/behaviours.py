@@ -14,6 +14,12 @@ Behaviour rules (declared in the instrument; raw codes unless said otherwise):
     unanswered the sum is prorated (mean of the answered items times the number of items), the
     usual rule for short symptom scales; with every item answered it is the plain sum. Example:
     the CTC brief depression scale.
+``any_code_in {items, codes}``, ``any_at_most {items, max_code}``,
+``any_between {items, min_code, max_code}``
+    like ``any_at_least``, with the answer counted when its code is one of ``codes``, at most
+    ``max_code``, or from ``min_code`` to ``max_code``. Example: "never" coded last, or a
+    middle range of answers. (The instrument file may spell them ``code_in``, ``code_at_most``
+    and ``code_between``.)
 
 Composites count flagged factors of one kind (``flag__<factor>``, from
 :func:`~ctc_helpers.survey.cutpoints.apply_cutpoints`): a respondent is flagged when at least
@@ -44,14 +50,32 @@ __all__ = ["classify_behaviours", "classify_composites"]
 
 
 def _any_at_least(frame: pd.DataFrame, instrument: Instrument, rule: dict, out: np.ndarray):
+    _any_code(frame, instrument, rule, out, lambda codes: codes >= rule["min_code"])
+
+
+def _any_code(frame, instrument, rule, out, counts: Callable[[np.ndarray], np.ndarray]) -> None:
+    """1 if some answered item has a code that ``counts``; 0 if all are answered and none does."""
     hit = np.zeros(len(frame), dtype=bool)
     complete = np.ones(len(frame), dtype=bool)
     for item_id in rule["items"]:
         codes = item_codes(frame, instrument, item_id)
-        hit |= (codes >= rule["min_code"]) & (codes > 0)
+        hit |= counts(codes) & (codes > 0)
         complete &= codes > 0
     np.copyto(out, hit)
     np.copyto(out, np.nan, where=~hit & ~complete)
+
+
+def _any_code_in(frame: pd.DataFrame, instrument: Instrument, rule: dict, out: np.ndarray):
+    _any_code(frame, instrument, rule, out, lambda codes: np.isin(codes, rule["codes"]))
+
+
+def _any_at_most(frame: pd.DataFrame, instrument: Instrument, rule: dict, out: np.ndarray):
+    _any_code(frame, instrument, rule, out, lambda codes: codes <= rule["max_code"])
+
+
+def _any_between(frame: pd.DataFrame, instrument: Instrument, rule: dict, out: np.ndarray):
+    low, high = rule["min_code"], rule["max_code"]
+    _any_code(frame, instrument, rule, out, lambda codes: (codes >= low) & (codes <= high))
 
 
 def _count_at_least(frame: pd.DataFrame, instrument: Instrument, rule: dict, out: np.ndarray):
@@ -78,6 +102,9 @@ _RULES: dict[str, Callable[[pd.DataFrame, Instrument, dict, np.ndarray], None]] 
     "any_at_least": _any_at_least,
     "count_at_least": _count_at_least,
     "sum_at_least": _sum_at_least,
+    "any_code_in": _any_code_in,
+    "any_at_most": _any_at_most,
+    "any_between": _any_between,
 }
 
 

@@ -112,8 +112,9 @@ def test_default_instrument_is_complete(default_instrument):
          " individual."),
         (lambda r: r["factors"][0].update(min_items=9),
          "factors[family_conflict].min_items is 9; it must be 1..3 (the factor has 3 items)."),
-        (lambda r: r["factors"][0]["label"].pop("en"),
-         "factors[family_conflict].label.en is missing; the key is required."),
+        (lambda r: [r["factors"][0]["label"].pop(k) for k in ("sv", "en")],
+         "factors[family_conflict].label is {}; expected the text in Swedish (sv:), English (en:)"
+         " or both."),
         (lambda r: r["response_sets"]["agree4"]["options"][1].update(code=7),
          "response_sets.agree4.options: the codes must be 1..4 in order, got [1, 7, 3, 4]."),
         (lambda r: [o.update(score=None) for o in r["response_sets"]["dep4"]["options"]],
@@ -126,7 +127,8 @@ def test_default_instrument_is_complete(default_instrument):
          " 0 and 100 (flag 75, high 100)."),
         (lambda r: r["behaviours"][0]["rule"].update(kind="magic"),
          "behaviours[alcohol_lifetime].rule.kind is 'magic'; allowed: any_at_least,"
-         " count_at_least, sum_at_least."),
+         " count_at_least, sum_at_least, any_code_in, any_at_most, any_between, code_in,"
+         " code_at_most, code_between."),
         (lambda r: r["validity"][1]["rule"].pop("codes"),
          "validity[dishonest].rule.codes is missing; a code_in rule needs: item, codes."),
         (lambda r: r["validity"][1]["rule"].update(share=0.5),
