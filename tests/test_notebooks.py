@@ -186,6 +186,11 @@ def _execute(name: str, folders, tmp_path, **parameters) -> nbformat.NotebookNod
     return nbformat.read(output, as_version=4)
 
 
+def _rendered(markdown: str) -> str:
+    """Markdown as a reader sees it: backslash escapes and HTML entities undone."""
+    return html.unescape(re.sub(r"\\([^\w\s]|_)", r"\1", markdown))
+
+
 def _outputs(nb) -> tuple[str, int, list[str]]:
     """All text a reader sees, the number of images, and anything written to stderr."""
     texts, images, errors = [], 0, []
@@ -195,7 +200,8 @@ def _outputs(nb) -> tuple[str, int, list[str]]:
                 (errors if out.name == "stderr" else texts).append(out.text)
             data = out.get("data", {})
             images += "image/png" in data
-            texts += [data[k] for k in ("text/markdown", "text/html", "text/plain") if k in data]
+            texts += [_rendered(data["text/markdown"])] if "text/markdown" in data else []
+            texts += [data[k] for k in ("text/html", "text/plain") if k in data]
     return "\n".join(texts), images, errors
 
 
