@@ -59,6 +59,7 @@ from ctc_helpers.demo.process import write_process_files
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.paths import SAMPLE_DIR, SCHEMA_DIR
+from ctc_helpers.vocab import FACTOR_KINDS
 
 __all__ = ["DEFAULT_MODEL", "load_model", "generate_city", "write_city", "command_demo_data"]
 
@@ -1408,7 +1409,7 @@ def _factor_range_table(summary: dict, instrument: Instrument) -> pd.DataFrame:
     rows = []
     for s in summary.values():
         by_grade = 100 * s.flags.groupby(s.groups["grade"]).mean().reindex(grades)
-        for kind in ("risk", "protective"):
+        for kind in FACTOR_KINDS:
             shares = by_grade[[f.id for f in instrument.factors_of(kind)]]
             spans = [
                 f"{lo:.0f}-{mid:.0f}-{hi:.0f}"
