@@ -26,6 +26,7 @@ from typing import Any
 from ctc_helpers.batch.files import replace_into, write_atomic
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language
+from ctc_helpers.views.escape import plain_text
 
 __all__ = [
     "KERNEL_STARTS",
@@ -336,7 +337,7 @@ def first_heading(nb: Any) -> str | None:
             text = "".join(text) if isinstance(text, list) else text
             for line in text.splitlines():
                 if line.startswith("# "):
-                    return line[2:].strip()
+                    return plain_text(line[2:].strip())  # names in headings are escaped
     return None
 
 

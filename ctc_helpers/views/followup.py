@@ -14,6 +14,7 @@ from IPython.display import Markdown
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.phases.followup.assessment import NOT_COMPARABLE, TOO_FEW_WAVES
 from ctc_helpers.survey.compare import TOO_FEW
+from ctc_helpers.views.escape import markdown_text
 from ctc_helpers.views.labels import grade_labels, measure_labels
 from ctc_helpers.views.numbers import format_pct, format_points
 from ctc_helpers.views.tables import DisplayTable, display_table
@@ -53,7 +54,7 @@ def explain_not_comparable(
         return None
     labels = _labels(measures, check_language(lang))
     lines = [
-        t(
+        markdown_text(
             "followup_cutpoints_differ",
             lang,
             measure=labels.get(row.measure, row.measure),

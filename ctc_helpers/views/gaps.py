@@ -21,6 +21,7 @@ from ctc_helpers.config.inventory import FLAGGED_KINDS, GAP_TYPES, load_inventor
 from ctc_helpers.config.programme_bank import ProgrammeBank
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.phases.gaps.inventory import Inventory
+from ctc_helpers.views.escape import markdown_text
 from ctc_helpers.views.numbers import format_pct
 from ctc_helpers.views.tables import DisplayTable, display_table
 from ctc_helpers.vocab import CITY
@@ -42,7 +43,7 @@ __all__ = [
 def inventory_summary(inventory: Inventory, lang: str | None = None) -> Markdown:
     """A sentence on the rows read, kept, rejected and skipped (Markdown)."""
     return Markdown(
-        t(
+        markdown_text(
             "inv_summary",
             lang,
             file=inventory.path.name,
@@ -99,12 +100,12 @@ def priorities_note(
         return Markdown(t("res_prio_none", lang))
     lines = []
     for name, group in priorities.groupby("area", sort=False):
-        factors = ", ".join(labels.get(f, f) for f in group["factor"])
+        factors = ", ".join(str(labels.get(f, f)) for f in group["factor"])
         first = group.iloc[0]
         key = "res_prio_from_team" if first["source"] == "team" else "res_prio_from_suggestion"
         wave = "" if pd.isna(first["choice_wave"]) else int(first["choice_wave"])
         lines.append(
-            t(
+            markdown_text(
                 key,
                 lang,
                 area=area_names.get(name, name),

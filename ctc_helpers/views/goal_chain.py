@@ -17,6 +17,7 @@ from IPython.display import Markdown
 
 from ctc_helpers.config.goal_chain import GoalChain, goal_chain_path, goal_schema, schema_codes
 from ctc_helpers.i18n import check_language, t, text_of
+from ctc_helpers.views.escape import markdown_text
 from ctc_helpers.views.labels import grade_labels, measure_labels, sex_labels
 from ctc_helpers.views.numbers import format_pct
 from ctc_helpers.views.tables import DisplayTable, display_table
@@ -175,9 +176,9 @@ def goal_chain_notice(
     """
     path = goal_chain_path(goal_chain_dir, area)
     if chain is None:
-        return Markdown(t("goal_chain_missing", lang, path=path, area=area))
+        return Markdown(markdown_text("goal_chain_missing", lang, path=path, area=area))
     return Markdown(
-        t(
+        markdown_text(
             "goal_chain_read",
             lang,
             path=Path(chain.source).name,

@@ -16,6 +16,7 @@ from IPython.display import Markdown
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.phases.prioritization import SUGGESTION_LIMITS, compare_choices
+from ctc_helpers.views.escape import escape_markdown, markdown_text
 from ctc_helpers.views.labels import measure_labels
 from ctc_helpers.views.numbers import format_count, format_pct, format_points
 from ctc_helpers.views.tables import (
@@ -188,12 +189,13 @@ def choice_note(
             "risk_factors: [factor_id_1, factor_id_2]\nprotective_factors: [factor_id_3]\n"
             'note: ""\n```'
         )
-        return Markdown(f"{t('report_choice_missing', lang, path=path)}\n\n{example}")
+        missing = markdown_text("report_choice_missing", lang, path=path)
+        return Markdown(f"{missing}\n\n{example}")
     parts = [
         t("report_choice_recorded", lang, decided=choices.decided.isoformat(), wave=choices.wave)
     ]
     if choices.wave != wave:
         parts.append(t("report_choice_other_wave", lang, wave=choices.wave))
     if choices.note:
-        parts.append(f"> {choices.note}")
+        parts.append(f"> {escape_markdown(choices.note)}")
     return Markdown("\n\n".join(parts))

@@ -23,6 +23,7 @@ from IPython.display import display as ipython_display
 from ctc_helpers.config.glossary import load_glossary
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.publish.read import Published
+from ctc_helpers.views.escape import escape_markdown, markdown_text
 from ctc_helpers.views.labels import area_name, has_text, rule_labels
 from ctc_helpers.views.tables import DisplayTable, column_label
 from ctc_helpers.vocab import CITY
@@ -52,12 +53,12 @@ def show(*parts: object) -> None:
 
 def heading(key: str, lang: str | None = None, *, level: int = 2, **values: object) -> Markdown:
     """A section heading from the i18n text ``report_<key>`` (``level`` = number of ``#``)."""
-    return Markdown(f"{'#' * level} {t(f'report_{key}', lang, **values)}")
+    return Markdown(f"{'#' * level} {markdown_text(f'report_{key}', lang, **values)}")
 
 
 def narrative(key: str, lang: str | None = None, **values: object) -> Markdown:
     """A paragraph from the i18n text ``report_<key>_text`` with ``{placeholders}`` filled."""
-    return Markdown(t(f"report_{key}_text", lang, **values))
+    return Markdown(markdown_text(f"report_{key}_text", lang, **values))
 
 
 def section(
@@ -70,8 +71,8 @@ def section(
     """
     text_key = f"report_{key}_city_text" if area == CITY else f"report_{key}_text"
     text_key = text_key if has_text(text_key) else f"report_{key}_text"
-    title = t(f"report_{key}", lang, **values)
-    body = t(text_key, lang, **values) if has_text(text_key) else ""
+    title = markdown_text(f"report_{key}", lang, **values)
+    body = markdown_text(text_key, lang, **values) if has_text(text_key) else ""
     return Markdown(f"{'#' * level} {title}\n\n{body}".rstrip())
 
 
@@ -84,8 +85,8 @@ def report_header(
     """
     lang = check_language(lang)
     name = area_name(published, area, lang)
-    title = t(f"report_{phase}_title", lang, area=name, wave=wave)
-    purpose = t(f"report_{phase}_purpose", lang, area=name, wave=wave)
+    title = markdown_text(f"report_{phase}_title", lang, area=name, wave=wave)
+    purpose = markdown_text(f"report_{phase}_purpose", lang, area=name, wave=wave)
     banner = synthetic_banner(published.run_info, lang)
     notice = f"\n\n{banner.data}" if banner is not None else ""
     return Markdown(f"# {title}\n\n{purpose}{notice}")
@@ -125,18 +126,18 @@ def methods_appendix(published: Published, lang: str | None = None) -> Markdown:
     references = ", ".join(sorted({str(r) for r in cuts["reference"].dropna()})) or "–"
     rules = {k: v for k, v in rule_labels(published, lang).items() if k != "any_excluded"}
     rule_lines = (
-        "\n".join(f"    - {label}" for label in rules.values())
+        "\n".join(f"    - {escape_markdown(label)}" for label in rules.values())
         or f"    - {t('report_methods_no_rules', lang)}"
     )
     lines = [
-        t(
+        markdown_text(
             "report_methods_instrument",
             lang,
             id=instrument.get("id", ""),
             version=instrument.get("version", ""),
         ),
-        f"  {_text_of(instrument.get('notice'), lang)}".rstrip(),
-        t(
+        f"  {escape_markdown(_text_of(instrument.get('notice'), lang))}".rstrip(),
+        markdown_text(
             "report_methods_cutpoints",
             lang,
             version=_versions_text(info.get("cutpoint_version", ""), lang),
