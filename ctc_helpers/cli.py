@@ -104,14 +104,20 @@ _TEXTS = {
 # sub-command -> (module, function, help text)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": (
-        "ctc_helpers.ingest.load",
+        "ctc_helpers.ingest.project",
         "command_validate",
-        "check survey files without writing anything",
+        "check survey files, or a whole project (--config), without writing anything",
     ),
     "ingest": (
         "ctc_helpers.ingest.load",
         "command_ingest",
         "validate survey files and store them as Parquet",
+    ),
+    "init": ("ctc_helpers.config.project", "command_init", "write a new project folder"),
+    "map": (
+        "ctc_helpers.ingest.mapping",
+        "command_map",
+        "apply a mapping file to a survey export (written to a new file)",
     ),
     "demo-data": (
         "ctc_helpers.demo.synth",
@@ -132,12 +138,36 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instrument", type=Path, default=None, help="instrument YAML file")
 
 
-def _add_validate(parser: argparse.ArgumentParser) -> None:
+def _add_files(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "files", nargs="+", type=Path, help="survey files (CSV, xlsx, sav, parquet)"
     )
     parser.add_argument("--areas", type=Path, default=None, help="area list CSV")
     parser.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
+
+
+def _add_validate(parser: argparse.ArgumentParser) -> None:
+    _add_files(parser)
+    parser.set_defaults(config=None)
+
+
+def _add_validate_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "files", nargs="*", type=Path, help="survey files (CSV, xlsx, sav, parquet)"
+    )
+    parser.add_argument("--areas", type=Path, default=None, help="area list CSV")
+    parser.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
+    parser.add_argument("--config", type=Path, default=None, help="run file: check the project")
+
+
+def _add_init(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", type=Path, help="new project folder")
+
+
+def _add_map(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("export", type=Path, help="survey export (CSV, xlsx, sav, parquet)")
+    parser.add_argument("--mapping", type=Path, required=True, help="mapping file (YAML)")
+    parser.add_argument("--out", type=Path, required=True, help="mapped table (.parquet)")
 
 
 def _add_allow_quarantine(parser: argparse.ArgumentParser) -> None:
@@ -197,7 +227,9 @@ def _add_dashboard(parser: argparse.ArgumentParser) -> None:
 
 
 _ARGUMENTS = {
-    "validate": _add_validate,
+    "validate": _add_validate_command,
+    "init": _add_init,
+    "map": _add_map,
     "ingest": _add_ingest,
     "demo-data": _add_demo_data,
     "run": _add_run,

@@ -50,7 +50,7 @@ def _code(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise problem("map_code")
+        raise problem("cfg_map_code")
     return value
 
 
@@ -72,9 +72,9 @@ class ColumnMap(FileModel):
     @model_validator(mode="after")
     def _one_way(self) -> ColumnMap:
         if (self.source is None) == (self.value is None):
-            raise problem("map_from_or_value")
+            raise problem("cfg_map_from_or_value")
         if self.codes is not None and self.offset is not None:
-            raise problem("map_codes_or_offset")
+            raise problem("cfg_map_codes_or_offset")
         return self
 
 

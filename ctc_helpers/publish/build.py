@@ -442,7 +442,7 @@ def _prepare(
 ) -> Prepared:
     from ctc_helpers.config.instrument import load_respondent_schema
 
-    cache = _cache(config, instrument, load_respondent_schema(), checksums)
+    cache = _cache(config, instrument, load_respondent_schema(instrument=instrument), checksums)
     meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
     chosen = _chosen_waves(waves or config.waves, meta["waves"])
 
