@@ -25,7 +25,7 @@ from ctc_helpers.config.mapping import load_mapping, mapping_problems
 from ctc_helpers.config.run import RunConfig, load_run_config
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.ingest.load import command_validate as validate_files
+from ctc_helpers.ingest import load as ingest_load
 from ctc_helpers.ingest.load import load_survey
 from ctc_helpers.ingest.report import IngestResult
 
@@ -196,7 +196,7 @@ def command_validate(args) -> int:
     Exit 2 when something would stop ``ctc run``, else 0 (the findings are printed).
     """
     if getattr(args, "config", None) is None:
-        return validate_files(args)
+        return ingest_load.command_validate(args)  # looked up at call time
     findings = check_project(args.config, lang=args.lang)
     print(format_findings(findings, lang=args.lang))
     return 2 if any(f.stops for f in findings) else 0
