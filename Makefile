@@ -28,16 +28,16 @@ run: $(STAMP) ## Main job: the per-area batch on the synthetic demo city (report
 # Installed with apt when it is missing (as root, or through sudo); CTC_CHROMIUM names another. CTC_SKIP_BROWSER=1 runs the
 # tests without it: the browser tests are then skipped, never silently in CI (CI=1 fails them).
 browser: ## Install Debian's chromium for the browser tests (apt-get; root or sudo)
-	@if [ -n "$$CTC_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || [ -n "$$CTC_SKIP_BROWSER" ]; then exit 0; fi; \
+	@if { [ -n "$$CTC_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; } && command -v pdftotext >/dev/null 2>&1 || [ -n "$$CTC_SKIP_BROWSER" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "chromium is missing and this is not a Debian machine: install it, or set CTC_SKIP_BROWSER=1 to skip the browser tests" >&2; exit 1; \
 	fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else \
 	  echo "chromium is missing: run 'apt-get install chromium' as root, or set CTC_SKIP_BROWSER=1 to skip the browser tests" >&2; exit 1; \
 	fi; \
-	echo "Installing Debian's chromium for the browser tests (apt-get install chromium)"; \
+	echo "Installing Debian's chromium and poppler-utils (pdftotext) for the browser and PDF tests"; \
 	$$SUDO apt-get update -qq && \
-	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || { \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null || { \
 	  echo "apt-get could not install chromium; set CTC_SKIP_BROWSER=1 to run the tests without the browser tests" >&2; exit 1; }
 
 test: $(STAMP) browser ## Lint, format check and the whole test suite (installs chromium if missing)

@@ -95,6 +95,8 @@ def format_summary(
         )
         if not allow_quarantine:
             lines.append(_text("quarantine_exit", lang))
+    if run.get("pdf_problem"):
+        lines.append(run["pdf_problem"])
     if run.get("index"):
         lines.append(_text("index", lang, path=run["index"]))
     return "\n".join(lines)

@@ -180,6 +180,8 @@ def _report_cell(report: Mapping[str, Any] | None, lang: str) -> str:
     if status in ("ok", "skipped") and report.get("html"):
         title = html.escape(str(report.get("title", report["phase"])))
         parts.append(f'<a href="{html.escape(str(report["html"]))}">{title}</a><br>')
+        if report.get("pdf"):  # the A4 PDF beside the page (batch.pdf)
+            parts.append(f'<a class="meta" href="{html.escape(str(report["pdf"]))}">PDF</a><br>')
     parts.append(f'<span class="status status-{status}">{label}</span> ')
     parts.append(f'<span class="meta">{_text("built", lang, when=when, seconds=seconds)}</span>')
     if status in ("failed", "timeout"):
@@ -351,6 +353,9 @@ def read_stamps(root: Path, titles: Mapping[str, str] | None = None) -> list[dic
                 "title": stamp.get("title") or titles.get(phase, phase),
                 "html": f"{wave}/{area}/{phase}.html",
                 "ipynb": f"{wave}/{area}/{phase}.ipynb",
+                "pdf": f"{wave}/{area}/{phase}.pdf"
+                if (stamp_path.parent / f"{phase}.pdf").is_file()
+                else "",
             }
         )
     return reports

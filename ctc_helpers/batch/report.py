@@ -27,6 +27,7 @@ from ctc_helpers.batch.files import replace_into, write_atomic
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language
 from ctc_helpers.views.escape import plain_text
+from ctc_helpers.views.style import REPORT_CSS
 
 __all__ = [
     "KERNEL_STARTS",
@@ -52,13 +53,9 @@ _REPORT_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
-<style type="text/css">
-main { max-width: 62rem; margin: 0 auto; padding: 1rem; }
-.jp-OutputArea-output img { max-width: 100%; height: auto; }
-@media print { main { max-width: none; } }
-</style>
+<style type="text/css">REPORT_CSS</style>
 {%- endblock extra_css -%}
-"""
+""".replace("REPORT_CSS", REPORT_CSS)
 _TEMPLATE_NAME = "ctc_report.html.j2"
 _NBCONVERT_ALT = "No description has been provided for this image"
 
@@ -275,15 +272,37 @@ def _build(spec: Mapping[str, Any], work: Path, output_ipynb: Path, output_html:
     title = first_heading(nb) or spec.get("title") or output_html.stem
     page = render_html(nb, where=output_html, lang=spec["lang"], title=title)
     write_atomic(work / output_html.name, page)
+    pdf, pdf_message = _print_pdf(spec, work / output_html.name, output_html, title)
     replace_into(partial, output_ipynb)
     replace_into(work / output_html.name, output_html)
+    if pdf:
+        replace_into(pdf, output_html.with_suffix(".pdf"))
     return {
         "status": "ok",
         "message": "",
         "title": title,
+        "pdf": bool(pdf),
+        "pdf_message": pdf_message,
         "execute_seconds": round(executed - start, 3),
         "html_seconds": round(time.perf_counter() - executed, 3),
     }
+
+
+def _print_pdf(
+    spec: Mapping[str, Any], page: Path, output_html: Path, title: str
+) -> tuple[Path | None, str]:
+    """The A4 PDF of the page in the work folder when the run prints PDFs (``spec["pdf"]``),
+    and why there is none (``""`` when printed or not asked for). A PDF that cannot be printed
+    leaves the HTML report standing; the run's summary lists it."""
+    output_html.with_suffix(".pdf").unlink(missing_ok=True)  # no PDF of an earlier build
+    if not spec.get("pdf"):
+        return None, ""
+    from ctc_helpers.batch.pdf import print_pdf  # playwright: only when PDFs are printed
+
+    try:
+        return print_pdf(page, page.with_suffix(".pdf"), header=title, lang=spec["lang"]), ""
+    except Exception as exc:  # noqa: BLE001 - the report stands without its PDF
+        return None, " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 # A kernel can die while it starts, before it has run anything: jupyter_client picks free ports

@@ -44,6 +44,7 @@ from ctc_helpers.batch.execute import (
 )
 from ctc_helpers.batch.files import locked_output, read_json, work_folder, write_atomic
 from ctc_helpers.batch.index import write_manifest, write_run_index
+from ctc_helpers.batch.pdf import pdf_problem
 from ctc_helpers.batch.report import phase_title
 from ctc_helpers.batch.worker import watch_parent
 from ctc_helpers.config.notebook_params import check_parameters, notebook_defaults
@@ -106,7 +107,7 @@ def _up_to_date(job: Job, key: str) -> dict[str, Any] | None:
 
 
 def _spec(
-    job: Job, *, key: str, kernel: str, lang: str, title: str, work_dir: Path
+    job: Job, *, key: str, kernel: str, lang: str, title: str, work_dir: Path, pdf: bool = False
 ) -> dict[str, Any]:
     return {
         "area": job.area,
@@ -122,6 +123,7 @@ def _spec(
         "lang": lang,
         "title": title,
         "work_dir": str(work_dir),  # job folders: same file system as the reports
+        "pdf": pdf,  # print <phase>.pdf beside the page (batch.pdf)
     }
 
 
@@ -410,9 +412,10 @@ def _run_reports(
     keys = [_job_key(j, kernel=config.kernel, data_checksum=checksums[j.wave]) for j in jobs]
     stamps = [None if force else _up_to_date(j, k) for j, k in zip(jobs, keys, strict=True)]
     work_dir = work_folder(config.output_dir)
+    no_pdf = pdf_problem(lang)  # said once in the summary; the reports are built without PDFs
     specs = [
         _spec(job, key=key, kernel=config.kernel, lang=lang, title=titles[job.phase],
-              work_dir=work_dir)
+              work_dir=work_dir, pdf=not no_pdf)
         for job, key, stamp in zip(jobs, keys, stamps, strict=True)
         if stamp is None
     ]  # fmt: skip
@@ -444,7 +447,8 @@ def _run_reports(
     synthetic = bool(summary.get("synthetic"))
     index = write_run_index(config, lang=lang, titles=titles, synthetic=synthetic)
     results = pd.DataFrame(records, columns=[*RESULT_COLUMNS])
-    results.attrs["run"] = {**summary, "manifest": str(manifest), "index": str(index), **timings}
+    results.attrs["run"] = {**summary, "manifest": str(manifest), "index": str(index), **timings,
+                            "pdf_problem": no_pdf}  # fmt: skip
     return results
 
 

@@ -1,0 +1,48 @@
+"""The style sheet of the HTML reports, on screen and on A4 paper.
+
+Inlined in every report page by :mod:`ctc_helpers.batch.report` (reports load nothing from the
+network). Text cells are left-aligned and number cells (class ``ctc-num``, set by
+:func:`ctc_helpers.views.tables.html_table`) right-aligned; long text wraps so that a table fits
+its column; "no clear difference" is a quiet grey mark (``ctc-quiet``). In print, charts and table
+rows are never cut across pages, table headings repeat on every page and tables use a smaller
+font to fit the width of A4.
+"""
+
+from __future__ import annotations
+
+__all__ = ["REPORT_CSS"]
+
+REPORT_CSS = """
+main { max-width: 62rem; margin: 0 auto; padding: 1rem; }
+.jp-OutputArea-output img { max-width: 100%; height: auto; }
+.jp-RenderedHTMLCommon table.ctc-table { table-layout: auto; max-width: 100%; margin: 0.5em 0; }
+.jp-RenderedHTMLCommon .ctc-table th, .jp-RenderedHTMLCommon .ctc-table td {
+  text-align: left; vertical-align: top; white-space: normal; overflow-wrap: anywhere;
+  hyphens: auto; padding: 0.25em 0.5em; }
+.jp-RenderedHTMLCommon .ctc-table td.ctc-num { text-align: right; white-space: nowrap;
+  font-variant-numeric: tabular-nums; overflow-wrap: normal; }
+.jp-RenderedHTMLCommon .ctc-table th.ctc-num { text-align: right; }
+.jp-RenderedHTMLCommon .ctc-table .ctc-quiet { color: #767676; }
+.jp-RenderedHTMLCommon .ctc-table .ctc-reason { display: block; color: #444; font-size: 90%; }
+.ctc-summary { border-left: 4px solid #0072B2; background: #F2F8FC; padding: 0.4em 1em;
+  margin: 0.8em 0; }
+.ctc-toc ol { columns: 2; margin: 0.3em 0; }
+@media (max-width: 600px) {
+  main { padding: 0.4rem; }
+  .jp-RenderedHTMLCommon .ctc-table { font-size: 80%; }
+  .ctc-toc ol { columns: 1; }
+}
+@media print {
+  @page { size: A4; }
+  main { max-width: none; padding: 0; }
+  body { font-size: 10pt; }
+  .jp-Cell, .jp-OutputArea-output { break-inside: auto; }
+  .jp-OutputArea-output img, figure, .ctc-summary { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  .jp-RenderedHTMLCommon table.ctc-table { width: 100%; font-size: 7.5pt; }
+  .jp-RenderedHTMLCommon .ctc-table thead { display: table-header-group; }
+  .jp-RenderedHTMLCommon .ctc-table tr { break-inside: avoid; page-break-inside: avoid; }
+  .jp-RenderedHTMLCommon .ctc-table td.ctc-num { white-space: normal; }
+  .ctc-toc ol { columns: 2; }
+}
+"""
