@@ -319,6 +319,10 @@ def suggestion_table(
     ratings = _ratings(bank, lang)
     schema = load_inventory_schema()
     settings = schema.choice_labels("settings", lang)
+    levels = schema.choice_labels("prevention_levels", lang)
+    targeted = suggestions["prevention_levels"].map(_targeted_only)
+    flag = t("res_targeted_flag", lang)
+    cautions = suggestions[f"caution_{lang}"].fillna("")
     columns = {
         t("res_col_factor", lang): suggestions["factor"].map(lambda f: labels.get(f, f)),
         t("res_col_programme", lang): suggestions["name"],
@@ -331,7 +335,12 @@ def suggestion_table(
         t("res_col_ages", lang): [
             f"{a}–{b}" for a, b in zip(suggestions["age_min"], suggestions["age_max"], strict=True)
         ],
-        t("res_col_caution", lang): suggestions[f"caution_{lang}"].fillna(""),
+        t("res_col_level", lang): suggestions["prevention_levels"].map(
+            lambda v: ", ".join(levels.get(x, x) for x in str(v).split(";") if x)
+        ),
+        t("res_col_caution", lang): [
+            f"{flag} {c}".strip() if only else c for only, c in zip(targeted, cautions, strict=True)
+        ],
     }
     if "area" in suggestions.columns and suggestions["area"].nunique() > 1:
         columns = {
@@ -339,3 +348,11 @@ def suggestion_table(
             **columns,
         }
     return display_table(pd.DataFrame(columns), lang=lang, notes=(t("res_suggestion_note", lang),))
+
+
+def _targeted_only(levels: object) -> bool:
+    """True for a programme offered only as selective or indicated prevention (no universal
+    level): every gap here is on a factor prioritised for a whole area, so such a programme
+    reaches only part of the group the gap is about."""
+    found = {x for x in str(levels or "").split(";") if x}
+    return bool(found) and "universal" not in found

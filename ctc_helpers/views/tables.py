@@ -69,7 +69,9 @@ def html_table(frame: pd.DataFrame) -> str:
     compacted.
 
     >>> html_table(pd.DataFrame({"Mått": ["a<b", None]}))
-    '<table class="dataframe ctc-table"><thead><tr style="text-align: right;"><th>Mått</th></tr></thead><tbody><tr><td>a&lt;b</td></tr><tr><td></td></tr></tbody></table>'
+    '<table class="dataframe ctc-table"><thead><tr><th>Mått</th></tr></thead><tbody><tr><td>a&lt;b</td></tr><tr><td></td></tr></tbody></table>'
+    >>> html_table(pd.DataFrame({"Andel": ["29–33 %"], "Mått": ["Alkohol"]})).count("ctc-num")
+    1
     """
     if isinstance(frame.columns, pd.MultiIndex) or not all(
         dtype.kind == "O" for dtype in frame.dtypes
@@ -78,15 +80,25 @@ def html_table(frame: pd.DataFrame) -> str:
         return _BETWEEN_TAGS.sub("><", markup)
     head = "".join(f"<th>{_escape(column)}</th>" for column in frame.columns)
     body = "".join(
-        "<tr>"
-        + "".join(f"<td>{_escape(value, keep_together=True)}</td>" for value in row)
-        + "</tr>"
+        "<tr>" + "".join(_cell(value) for value in row) + "</tr>"
         for row in frame.itertuples(index=False, name=None)
     )
     return (
-        '<table class="dataframe ctc-table"><thead><tr style="text-align: right;">'
+        '<table class="dataframe ctc-table"><thead><tr>'
         f"{head}</tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+# A number as the reports write it: "12", "−5", "+3", "1 234", "12,5 %", "29–33 %",
+# "2 (0,6 %)", "36 % → 79 %", or the suppression marker; such cells are right-aligned.
+_NUMBER = re.compile(r"^[−+\-]?[\d\s\u00a0\u202f,.%–()→−+\-]*\d[\d\s\u00a0\u202f,.%–()→−+\-]*$|^–$")
+
+
+def _cell(value: Any) -> str:
+    """A ``<td>``: text left-aligned, numbers (class ``ctc-num``) right-aligned."""
+    number = not _missing(value) and bool(_NUMBER.match(str(value).strip()))
+    opening = '<td class="ctc-num">' if number else "<td>"
+    return f"{opening}{_escape(value, keep_together=True)}</td>"
 
 
 def text_table(frame: pd.DataFrame) -> str:

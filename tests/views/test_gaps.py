@@ -110,3 +110,19 @@ def test_priorities_note_and_suggestions(bank):
     assert table["Programme"].tolist() == suggestions["programme_id"].map(names).tolist()
     none = suggestion_table(suggestions.iloc[:0], lang="en").frame
     assert none.iloc[0, 0] == t("res_no_suggestions", "en")
+
+
+def test_suggestions_show_the_prevention_level_and_flag_targeted_programmes(bank):
+    from ctc_helpers.phases.gaps.suggestions import suggest_for_gaps
+
+    suggestions = suggest_for_gaps(samples.planted_gaps(), bank=bank, programmes=samples.current())
+    table = suggestion_table(suggestions, bank=bank, lang="sv").frame
+    levels = dict(zip(bank.programmes["programme_id"], bank.programmes["prevention_levels"],
+                      strict=True))  # fmt: skip
+    targeted = suggestions["programme_id"].map(lambda p: "universal" not in levels[p]).tolist()
+    assert any(targeted) and not all(targeted)  # the planted gaps get both kinds
+    flagged = table["Att tänka på"].str.startswith("⚠ Riktad insats").tolist()
+    assert flagged == targeted
+    shown = table["Preventionsnivå"].tolist()
+    names = {"universal": "Universell", "selective": "Selektiv", "indicated": "Indikerad"}
+    assert shown == [", ".join(names[x] for x in levels[p]) for p in suggestions["programme_id"]]
