@@ -1,0 +1,262 @@
+"""Local strength of the links between risk/protective factors and problem behaviours.
+
+Research links a factor to a behaviour (``data_schema/factor_links.yaml``, read by
+:mod:`ctc_helpers.config.factor_links`); this module measures how strong each link is **here**,
+from the private row-level data, in the prepare step, and protects the result before it is
+published.
+
+For every group (wave x area, and the city), factor and priority behaviour, the pupils are split
+by the factor into *exposed* (at risk on a risk factor; **without** the protection of a protective
+factor, so that a positive difference always means "the factor goes with more of the behaviour")
+and *not exposed*. Within each stratum of grade x sex the 2 x 2 table ``a`` (exposed with the
+behaviour), ``b`` (exposed without), ``c`` (not exposed with), ``d`` (not exposed without),
+``N = a + b + c + d`` is formed; pupils with a missing factor, behaviour, grade or sex are left out.
+
+Estimates (Mantel-Haenszel, adjusted for grade and sex)
+-------------------------------------------------------
+- risk difference ``rd = sum((a n0 - c n1) / N) / sum(n1 n0 / N)`` with Sato's (1989) variance
+  ``(rd P + Q) / W^2``, ``W = sum(n1 n0 / N)``, ``P = sum((n1^2 c - n0^2 a + n1 n0 (n0 - n1) / 2)
+  / N^2)``, ``Q = sum((a (n0 - c) + c (n1 - a)) / (2 N))``;
+- risk ratio ``rr = sum(a n0 / N) / sum(c n1 / N)`` with the Greenland-Robins (1985) variance of
+  its log, ``sum((n1 n0 (a + c) - a c N) / N^2) / (sum(a n0 / N) sum(c n1 / N))``;
+- odds ratio ``or = sum(a d / N) / sum(b c / N)`` with the Robins-Breslow-Greenland (1986)
+  variance of its log (equal to ``statsmodels``' ``StratifiedTable``, which the tests check).
+
+Strata where one of the two groups is empty carry no weight (their ``n1 n0 / N`` is 0). The crude
+(unadjusted) shares ``pct_exposed`` and ``pct_unexposed`` are shown beside, with Wilson intervals.
+
+Disclosure: :func:`protect_links` hides every link row whose pooled table has a cell below
+``min_n`` and, with :func:`ctc_helpers.privacy.suppress.suppress_counts` on each of the four
+cells across the areas, every row that would let such a cell be recovered by subtraction from
+the city.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ctc_helpers.privacy.suppress import suppress_counts
+from ctc_helpers.stats.distributions import z_value
+from ctc_helpers.stats.intervals import wilson_ci
+from ctc_helpers.vocab import CITY
+
+__all__ = ["CELLS", "LINK_COLUMNS", "local_links", "mantel_haenszel", "protect_links"]
+
+CELLS = ("a", "b", "c", "d")
+"""The pooled 2 x 2 cells: exposed with / without the behaviour, not exposed with / without."""
+STRATA = ("grade", "sex")
+LINK_COLUMNS = (
+    "wave", "area", "factor", "factor_kind", "behaviour", "n_exposed", "n_unexposed",
+    "pct_exposed", "pct_exposed_low", "pct_exposed_high", "pct_unexposed", "pct_unexposed_low",
+    "pct_unexposed_high", "rd", "rd_low", "rd_high", "rr", "rr_low", "rr_high", "or", "or_low",
+    "or_high", "n_strata", "suppressed",
+)  # fmt: skip
+_ESTIMATES = ("rd", "rd_low", "rd_high", "rr", "rr_low", "rr_high", "or", "or_low", "or_high")
+
+
+def mantel_haenszel(strata: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, float]:
+    """Mantel-Haenszel risk difference, risk ratio and odds ratio over strata of 2 x 2 tables.
+
+    Parameters
+    ----------
+    strata : pandas.DataFrame
+        One row per stratum with the counts ``a, b, c, d`` (see the module docstring).
+    confidence : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    dict
+        ``rd, rd_low, rd_high, rr, rr_low, rr_high, or, or_low, or_high`` (NaN where undefined,
+        e.g. a ratio without cases among the not exposed) and ``n_strata`` (strata with weight).
+
+    Examples
+    --------
+    >>> one = pd.DataFrame({"a": [30], "b": [70], "c": [15], "d": [85]})
+    >>> {k: round(v, 3) for k, v in mantel_haenszel(one).items() if k in ("rd", "rr", "or")}
+    {'rd': 0.15, 'rr': 2.0, 'or': 2.429}
+    """
+    a, b, c, d = (strata[cell].to_numpy(float) for cell in CELLS)
+    n1, n0 = a + b, c + d
+    total = n1 + n0
+    used = (n1 > 0) & (n0 > 0)
+    a, b, c, d, n1, n0, total = (v[used] for v in (a, b, c, d, n1, n0, total))
+    z = z_value(confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            **_risk_difference(a, c, n1, n0, total, z),
+            **_risk_ratio(a, c, n1, n0, total, z),
+            **_odds_ratio(a, b, c, d, total, z),
+            "n_strata": int(used.sum()),
+        }
+
+
+def _risk_difference(a, c, n1, n0, total, z) -> dict[str, float]:
+    weight = float(np.sum(n1 * n0 / total))
+    if weight == 0:
+        return dict.fromkeys(("rd", "rd_low", "rd_high"), np.nan)
+    rd = float(np.sum((a * n0 - c * n1) / total)) / weight
+    p = float(np.sum((n1**2 * c - n0**2 * a + n1 * n0 * (n0 - n1) / 2) / total**2))
+    q = float(np.sum((a * (n0 - c) + c * (n1 - a)) / (2 * total)))
+    se = np.sqrt(max((rd * p + q) / weight**2, 0.0))
+    return {"rd": rd, "rd_low": rd - z * se, "rd_high": rd + z * se}
+
+
+def _risk_ratio(a, c, n1, n0, total, z) -> dict[str, float]:
+    r, s = float(np.sum(a * n0 / total)), float(np.sum(c * n1 / total))
+    if r == 0 or s == 0:
+        return dict.fromkeys(("rr", "rr_low", "rr_high"), np.nan)
+    var = float(np.sum((n1 * n0 * (a + c) - a * c * total) / total**2)) / (r * s)
+    return _ratio("rr", r / s, var, z)
+
+
+def _odds_ratio(a, b, c, d, total, z) -> dict[str, float]:
+    r, s = a * d / total, b * c / total
+    sr, ss = float(r.sum()), float(s.sum())
+    if sr == 0 or ss == 0:
+        return dict.fromkeys(("or", "or_low", "or_high"), np.nan)
+    p, q = (a + d) / total, (b + c) / total
+    var = (
+        float(np.sum(p * r)) / (2 * sr**2)
+        + float(np.sum(p * s + q * r)) / (2 * sr * ss)
+        + float(np.sum(q * s)) / (2 * ss**2)
+    )
+    return _ratio("or", sr / ss, var, z)
+
+
+def _ratio(name: str, value: float, var_log: float, z: float) -> dict[str, float]:
+    half = z * np.sqrt(max(var_log, 0.0))
+    return {name: value, f"{name}_low": value * np.exp(-half), f"{name}_high": value * np.exp(half)}
+
+
+def _strata_counts(rows: pd.DataFrame, exposed: pd.Series, behaviour: pd.Series) -> pd.DataFrame:
+    """The 2 x 2 counts per group x stratum (``a, b, c, d``)."""
+    cell = np.where(exposed, np.where(behaviour, "a", "b"), np.where(behaviour, "c", "d"))
+    keys = [*rows.columns]
+    counts = rows.assign(cell=cell).groupby([*keys, "cell"], observed=True).size()
+    wide = counts.unstack("cell", fill_value=0).reindex(columns=list(CELLS), fill_value=0)
+    return wide.reset_index()
+
+
+def local_links(
+    scored: pd.DataFrame,
+    *,
+    factor_kinds: Mapping[str, str],
+    behaviours: Sequence[str],
+    groups: Sequence[str] = ("wave", "area"),
+    city: bool = True,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Adjusted local strength of every factor x behaviour link, per group (unprotected).
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Row-level scored data (``prepare_scored``): ``flag__<factor>``, ``flag__<behaviour>``,
+        ``grade``, ``sex``, the ``groups`` columns and, when present, ``valid`` (only valid
+        questionnaires count).
+    factor_kinds : mapping
+        Factor id -> ``"risk"`` or ``"protective"`` (protective: exposed = without it).
+    behaviours : list of str
+        The behaviours (``flag__<behaviour>`` columns).
+    groups : list of str, default ("wave", "area")
+        Columns that split the result.
+    city : bool, default True
+        Also the whole city (``area == "all"``) when ``"area"`` is a group.
+    confidence : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x factor x behaviour: the ``groups`` columns, ``factor, factor_kind,
+        behaviour``, the pooled cells ``a, b, c, d``, ``n_exposed, n_unexposed``, crude
+        ``pct_exposed, pct_unexposed`` with Wilson intervals (``_low``, ``_high``), the adjusted
+        ``rd, rr, or`` with intervals, ``n_strata``, ``suppressed`` (False).
+
+    Raises
+    ------
+    KeyError
+        If a ``flag__`` column, group or stratum column is missing (the message names it).
+    """
+    rows = scored[scored["valid"].astype(bool)] if "valid" in scored else scored
+    if city and "area" in groups:
+        rows = pd.concat([rows, rows.assign(area=CITY)], ignore_index=True)
+    frames = [
+        _one_link(rows, factor, kind, behaviour, list(groups), confidence)
+        for factor, kind in factor_kinds.items()
+        for behaviour in behaviours
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _column(rows: pd.DataFrame, name: str) -> pd.Series:
+    if name not in rows:
+        raise KeyError(f"The scored data have no column {name!r} (needed for the local links).")
+    return rows[name]
+
+
+def _one_link(rows, factor, kind, behaviour, groups, confidence) -> pd.DataFrame:
+    flag = _column(rows, f"flag__{factor}").astype(float)
+    outcome = _column(rows, f"flag__{behaviour}").astype(float)
+    keys = rows[[*groups, *STRATA]]
+    keep = flag.notna() & outcome.notna() & keys.notna().all(axis=1)
+    exposed = flag[keep] == (1.0 if kind == "risk" else 0.0)
+    strata = _strata_counts(keys[keep], exposed, outcome[keep] == 1.0)
+    records = []
+    for key, one in strata.groupby(groups, sort=True):
+        cells = {cell: int(one[cell].sum()) for cell in CELLS}
+        records.append(
+            {**dict(zip(groups, key, strict=True)), **cells,
+             **mantel_haenszel(one, confidence=confidence)}
+        )  # fmt: skip
+    table = pd.DataFrame(records)
+    return _with_shares(table.assign(factor=factor, factor_kind=kind, behaviour=behaviour))
+
+
+def _with_shares(table: pd.DataFrame) -> pd.DataFrame:
+    n1, n0 = table["a"] + table["b"], table["c"] + table["d"]
+    low1, high1 = wilson_ci(table["a"], n1)
+    low0, high0 = wilson_ci(table["c"], n0)
+    return table.assign(
+        n_exposed=n1, n_unexposed=n0, pct_exposed=table["a"] / n1, pct_exposed_low=low1,
+        pct_exposed_high=high1, pct_unexposed=table["c"] / n0, pct_unexposed_low=low0,
+        pct_unexposed_high=high0, suppressed=False,
+    )  # fmt: skip
+
+
+def protect_links(links: pd.DataFrame, *, min_n: int = 10) -> pd.DataFrame:
+    """The publishable link table: small cells and those recoverable from them hidden.
+
+    Each of the four pooled cells is protected across the areas of a wave (the city is their
+    margin) by :func:`~ctc_helpers.privacy.suppress.suppress_counts`; a row is hidden when any
+    of its cells is, and then every number of the row is blanked. The cells themselves are not
+    published.
+
+    Parameters
+    ----------
+    links : pandas.DataFrame
+        :func:`local_links` with ``wave`` and ``area`` groups and the city rows.
+    min_n : int, default 10
+        Smallest count shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``LINK_COLUMNS``; hidden rows have ``suppressed`` True and blank numbers.
+    """
+    hidden = pd.Series(False, index=links.index)
+    within = ["wave", "factor", "behaviour"]
+    for cell in CELLS:
+        part = links[[*within, "area", cell]]
+        protected = suppress_counts(part, count_col=cell, dims=["area"], within=within, min_n=min_n)
+        merged = part.merge(protected[[*within, "area", "suppressed"]], how="left")
+        hidden |= merged["suppressed"].fillna(True).astype(bool).to_numpy()
+        hidden |= (links[cell] < min_n).to_numpy()  # zeros too: "none of them" is not shown
+    numbers = [c for c in LINK_COLUMNS if c.startswith(("n_", "pct_", "r", "o"))]
+    out = links.assign(suppressed=hidden)
+    out = out.assign(**{c: out[c].astype(float).mask(hidden) for c in numbers})
+    return out[list(LINK_COLUMNS)]

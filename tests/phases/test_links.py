@@ -1,0 +1,121 @@
+"""Local link strength (phases/links.py): Mantel-Haenszel estimates against statsmodels and by
+hand, recovery of planted links (and of their absence) on seeded synthetic rows, protection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.contingency_tables import StratifiedTable
+
+from ctc_helpers.phases.links import local_links, mantel_haenszel, protect_links
+
+STRATA = pd.DataFrame(
+    {"a": [30, 12, 50, 4], "b": [70, 40, 60, 20], "c": [15, 10, 40, 2], "d": [135, 90, 120, 30]}
+)
+
+
+def _tables(strata: pd.DataFrame) -> list[np.ndarray]:
+    return [np.array([[r.a, r.b], [r.c, r.d]], float) for r in strata.itertuples()]
+
+
+def test_odds_ratio_and_interval_equal_statsmodels():
+    ours = mantel_haenszel(STRATA)
+    table = StratifiedTable(_tables(STRATA))
+    assert ours["or"] == pytest.approx(table.oddsratio_pooled)
+    assert (ours["or_low"], ours["or_high"]) == pytest.approx(table.oddsratio_pooled_confint())
+
+
+def test_risk_ratio_equals_statsmodels_and_its_log_variance_the_greenland_robins_formula():
+    ours = mantel_haenszel(STRATA)
+    table = StratifiedTable(_tables(STRATA))
+    assert ours["rr"] == pytest.approx(table.riskratio_pooled)
+    # Greenland & Robins (1985), written out cell by cell in plain Python
+    r = s = v = 0.0
+    for a, b, c, d in STRATA.itertuples(index=False):
+        n1, n0, n = a + b, c + d, a + b + c + d
+        r += a * n0 / n
+        s += c * n1 / n
+        v += (n1 * n0 * (a + c) - a * c * n) / n**2
+    half = 1.959963984540054 * np.sqrt(v / (r * s))
+    assert ours["rr_low"] == pytest.approx(ours["rr"] * np.exp(-half))
+
+
+def test_risk_difference_one_stratum_is_the_crude_difference_with_the_wald_interval():
+    one = STRATA.iloc[[0]]
+    ours = mantel_haenszel(one)
+    p1, p0 = 30 / 100, 15 / 150
+    se = np.sqrt(p1 * (1 - p1) / 100 + p0 * (1 - p0) / 150)
+    assert ours["rd"] == pytest.approx(p1 - p0)
+    assert (ours["rd_low"], ours["rd_high"]) == pytest.approx(
+        (p1 - p0 - 1.959963984540054 * se, p1 - p0 + 1.959963984540054 * se)
+    )
+
+
+def test_risk_difference_is_the_mantel_haenszel_weighted_mean():
+    s = STRATA.assign(n1=lambda f: f.a + f.b, n0=lambda f: f.c + f.d)
+    weight = s.n1 * s.n0 / (s.n1 + s.n0)
+    expected = ((s.a / s.n1 - s.c / s.n0) * weight).sum() / weight.sum()
+    assert mantel_haenszel(STRATA)["rd"] == pytest.approx(expected)
+
+
+def _planted_rows(rng: np.random.Generator, n: int = 6000) -> pd.DataFrame:
+    """Seeded rows: `linked` raises the behaviour; `confounded` rises with grade like the
+    behaviour but has no link of its own; `protection` lowers it (planted)."""
+    grade = rng.choice(["ak7", "ak9"], n)
+    sex = rng.choice(["F", "M"], n)
+    older = grade == "ak9"
+    linked = rng.random(n) < 0.3
+    confounded = rng.random(n) < np.where(older, 0.5, 0.15)
+    protection = rng.random(n) < 0.5
+    logit = -2.2 + 1.2 * older + 1.0 * linked - 0.8 * protection + 0.3 * (sex == "M")
+    behaviour = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {"wave": 2025, "area": rng.choice(["x", "y"], n), "grade": grade, "sex": sex,
+         "valid": True, "flag__linked": linked * 1.0, "flag__confounded": confounded * 1.0,
+         "flag__protection": protection * 1.0, "flag__use": behaviour * 1.0}
+    )  # fmt: skip
+
+
+def test_planted_links_are_recovered_and_their_absence_too(rng):
+    rows = _planted_rows(rng)
+    kinds = {"linked": "risk", "confounded": "risk", "protection": "protective"}
+    links = local_links(rows, factor_kinds=kinds, behaviours=["use"]).set_index(["area", "factor"])
+    city = links.loc["all"]
+    assert city.loc["linked", "rd_low"] > 0.05 and city.loc["linked", "rr_low"] > 1.3
+    assert city.loc["protection", "rd_low"] > 0.03  # without the protection: more use
+    absent = city.loc["confounded"]
+    assert absent.rd_low < 0 < absent.rd_high and absent.rr_low < 1 < absent.rr_high
+    crude = absent.pct_exposed - absent.pct_unexposed
+    assert crude > 0.05  # grade alone makes it look linked: the adjustment removes it
+
+
+def test_only_valid_rows_count_and_missing_values_are_left_out(rng):
+    rows = _planted_rows(rng, n=500)
+    rows.loc[:49, "valid"] = False
+    rows.loc[50:59, "flag__use"] = np.nan
+    links = local_links(rows, factor_kinds={"linked": "risk"}, behaviours=["use"])
+    city = links[links.area == "all"].iloc[0]
+    assert city.n_exposed + city.n_unexposed == 440
+
+
+def test_missing_column_is_named(rng):
+    with pytest.raises(KeyError, match="flag__alcohol"):
+        local_links(
+            _planted_rows(rng, 100), factor_kinds={"linked": "risk"}, behaviours=["alcohol"]
+        )
+
+
+def test_protection_hides_small_cells_and_what_would_reveal_them(rng):
+    rows = _planted_rows(rng, n=3000)
+    small = rows.index[:30]
+    rows.loc[small, "area"] = "tiny"
+    links = local_links(rows, factor_kinds={"linked": "risk"}, behaviours=["use"])
+    published = protect_links(links, min_n=10).set_index("area")
+    assert published.loc["tiny", "suppressed"]
+    assert published["suppressed"].sum() >= 2  # city minus the other areas would give "tiny"
+    shown = links.set_index("area").loc[~published["suppressed"]]
+    assert (shown[["a", "b", "c", "d"]] >= 10).all().all()
+    hidden = published[published["suppressed"]]
+    assert hidden[["rd", "pct_exposed", "n_exposed"]].isna().all().all()
+    assert "a" not in published.columns
