@@ -119,3 +119,41 @@ def test_protection_hides_small_cells_and_what_would_reveal_them(rng):
     hidden = published[published["suppressed"]]
     assert hidden[["rd", "pct_exposed", "n_exposed"]].isna().all().all()
     assert "a" not in published.columns
+
+
+def test_research_links_cover_the_instrument_and_name_a_source_per_link():
+    from ctc_helpers.config.factor_links import load_factor_links
+    from ctc_helpers.config.instrument import load_instrument
+
+    links = load_factor_links()
+    instrument = load_instrument()
+    assert set(links.table["factor"]) == set(instrument.factor_ids)
+    assert links.table["source"].isin(links.source_notes).all()
+    assert links.linked("low_perceived_risk_drugs", "violence_any") is None
+    assert links.linked("family_conflict", "depressive_symptoms") == "ctc_chart"
+
+
+def test_unknown_keys_in_the_research_links_are_named(tmp_path):
+    from ctc_helpers.config.factor_links import load_factor_links
+    from ctc_helpers.errors import ConfigError
+
+    bad = tmp_path / "links.yaml"
+    bad.write_text(
+        "sources: {s1: {citation: x}}\n"
+        "behaviour_groups: {use: {behaviours: [alcohol_30d, alcohol_daily]}}\n"
+        "links: {family_conflict: {use: s2}, family_fights: {use: s1}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_factor_links(bad, lang="en")
+    message = str(caught.value)
+    for named in (
+        "links.yaml",
+        "alcohol_daily",
+        "links.family_conflict.use",
+        "'s2'",
+        "family_fights",
+    ):
+        assert named in message
+    with pytest.raises(ConfigError, match="nyckeln"):
+        load_factor_links(bad, lang="sv")
