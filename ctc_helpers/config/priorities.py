@@ -30,7 +30,7 @@ from ctc_helpers.config.files import read_yaml_file
 from ctc_helpers.config.instrument import load_instrument
 from ctc_helpers.config.messages import Text, problem, validate
 from ctc_helpers.paths import SCHEMA_DIR, resolve_path
-from ctc_helpers.vocab import FACTOR_KINDS
+from ctc_helpers.vocab import FACTOR_KINDS, OUTCOME_KINDS
 
 __all__ = [
     "PRIORITIES_SCHEMA",
@@ -54,6 +54,7 @@ class TeamChoices:
     protective_factors: tuple[str, ...] = ()
     note: str = ""
     path: Path | None = field(default=None, compare=False)
+    priority_behaviours: tuple[str, ...] = ()
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -71,6 +72,7 @@ def priorities_fields() -> dict[str, dict[str, Any]]:
 class _Context:
     area: str  # the file name: the area the file is read for
     known: dict[str, str]  # factor id -> risk / protective
+    behaviours: tuple[str, ...] = ()  # behaviour ids of the instrument
 
 
 def _area(value: Any, info: ValidationInfo) -> str:
@@ -114,6 +116,15 @@ def _factor(kind: str):
     return check
 
 
+def _behaviour(value: Any, info: ValidationInfo) -> str:
+    known = info.context.behaviours
+    if not isinstance(value, str) or value not in known:
+        close = difflib.get_close_matches(str(value), known, n=1)
+        key = "cfg_bank_unknown_behaviour_close" if close else "cfg_bank_unknown_behaviour"
+        raise problem(key, close=close[0] if close else "")
+    return value
+
+
 def _list_or_empty(name: str):
     def before(value: Any) -> Any:
         if value is None and not priorities_fields()[name].get("required"):
@@ -153,7 +164,18 @@ class PrioritiesFile(FileModel):
     decided: Date
     risk_factors: _factors("risk")
     protective_factors: _factors("protective") = ()
+    priority_behaviours: Annotated[
+        list[Annotated[str, PlainValidator(_behaviour)]],
+        _list_or_empty("priority_behaviours"),
+        _counted("priority_behaviours"),
+    ] = ()
     note: str | None = None
+
+
+def _known_behaviours(factors: pd.DataFrame | None) -> tuple[str, ...]:
+    measures = load_instrument().measures() if factors is None else factors
+    behaviour = OUTCOME_KINDS[0]
+    return tuple(measures.loc[measures["measure_kind"].eq(behaviour), "measure"])
 
 
 def _known_factors(factors: pd.DataFrame | None) -> dict[str, str]:
@@ -176,8 +198,8 @@ def load_team_choices(
     area : str
         Area id (the file name without ``.yaml``; the file's ``area`` must equal it).
     factors : pandas.DataFrame, optional
-        Known factors with columns ``measure`` and ``measure_kind`` (e.g. the published
-        ``measures.csv``); default: the factors of the default instrument.
+        Known factors and behaviours with columns ``measure`` and ``measure_kind`` (e.g. the
+        published ``measures.csv``); default: those of the default instrument.
 
     Raises
     ------
@@ -190,7 +212,9 @@ def load_team_choices(
     if not path.is_file():
         return None
     raw, _ = read_yaml_file(path, what="priorities")
-    context = _Context(area=area, known=_known_factors(factors))
+    context = _Context(
+        area=area, known=_known_factors(factors), behaviours=_known_behaviours(factors)
+    )
     choice = validate(PrioritiesFile, raw, file=path.name, context=context)
     return TeamChoices(
         area=choice.area,
@@ -200,4 +224,5 @@ def load_team_choices(
         protective_factors=tuple(choice.protective_factors),
         note=choice.note or "",
         path=path,
+        priority_behaviours=tuple(choice.priority_behaviours),
     )

@@ -86,7 +86,7 @@ def test_the_model_has_the_keys_of_the_schema():
          "area is 'b'; the file is named for the area 'a'; write area: a, or rename the file."),
         (VALID + "owner: Kim\n",
          "owner is not a known key here; allowed keys: area, wave, decided, risk_factors,"
-         " protective_factors, note."),
+         " protective_factors, priority_behaviours, note."),
         (VALID.replace("note: Beslut i teamet.", "note: [1, 2]"),
          "note is [1, 2]; expected a text."),
         ("- a\n- b\n", "the file must hold keys and values at the top level (area, wave,"),
@@ -138,3 +138,19 @@ def test_demo_choices_validate_against_the_instrument(area):
 def test_relative_folder_is_found_from_the_repository(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # data/sample/priorities does not exist here
     assert load_team_choices("data/sample/priorities", "solvik") is not None
+
+
+def test_priority_behaviours_are_read_in_order(tmp_path):
+    text = VALID + "priority_behaviours: [alcohol]\n"
+    choices = load_team_choices(write_choice(tmp_path, text), "a", factors=KNOWN)
+    assert choices.priority_behaviours == ("alcohol",)
+    plain = load_team_choices(write_choice(tmp_path, VALID), "a", factors=KNOWN)
+    assert plain.priority_behaviours == ()
+
+
+def test_unknown_priority_behaviour_is_named_with_a_suggestion(tmp_path):
+    text = VALID + "priority_behaviours: [alcohool]\n"
+    with pytest.raises(ConfigFileError) as caught:
+        load_team_choices(write_choice(tmp_path, text), "a", factors=KNOWN)
+    message = caught.value.text("en")
+    assert "priority_behaviours[1] is 'alcohool'" in message and "'alcohol'" in message
