@@ -91,6 +91,7 @@ class RunConfig:
     areas: tuple[str, ...] | None = None  # None: every area of the area list
     include_city: bool = True
     min_cell: int = 10
+    priority_behaviours: tuple[str, ...] = ()  # default problems named first; local links of these
     lang: str = "sv"
     workers: int | None = None  # None: one per core
     timeout: int = 900
@@ -350,6 +351,7 @@ class RunFile(FileModel):
     min_cell: Annotated[Positive, AfterValidator(_record_min_cell)] = Field(
         10, validate_default=True
     )
+    priority_behaviours: list[Text] = []
     lang: choice(LANGUAGES) = "sv"
     workers: Positive | None = None
     timeout: Positive = 900
@@ -412,6 +414,7 @@ def run_config_from_dict(raw: Any, *, base_dir: Path, where: str = "run.yaml") -
         areas=None if model.areas is None else tuple(dict.fromkeys(model.areas)),
         include_city=model.city,
         min_cell=model.min_cell,
+        priority_behaviours=tuple(dict.fromkeys(model.priority_behaviours)),
         lang=model.lang,
         workers=model.workers,
         timeout=model.timeout,

@@ -34,16 +34,28 @@ the city.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ctc_helpers.errors import ConfigError
 from ctc_helpers.privacy.suppress import suppress_counts
 from ctc_helpers.stats.distributions import z_value
 from ctc_helpers.stats.intervals import wilson_ci
-from ctc_helpers.vocab import CITY
+from ctc_helpers.vocab import CITY, OUTCOME_KINDS
 
-__all__ = ["CELLS", "LINK_COLUMNS", "local_links", "mantel_haenszel", "protect_links"]
+__all__ = [
+    "CELLS",
+    "LINKS_FILE",
+    "LINK_COLUMNS",
+    "links_for_prepare",
+    "local_links",
+    "mantel_haenszel",
+    "protect_links",
+    "read_links",
+]
 
 CELLS = ("a", "b", "c", "d")
 """The pooled 2 x 2 cells: exposed with / without the behaviour, not exposed with / without."""
@@ -260,3 +272,46 @@ def protect_links(links: pd.DataFrame, *, min_n: int = 10) -> pd.DataFrame:
     out = links.assign(suppressed=hidden)
     out = out.assign(**{c: out[c].astype(float).mask(hidden) for c in numbers})
     return out[list(LINK_COLUMNS)]
+
+
+LINKS_FILE = "links.parquet"
+"""The protected link table in the published folder (written only when behaviours are named)."""
+
+
+def links_for_prepare(
+    scored_file: Path,
+    instrument: Any,
+    *,
+    behaviours: Sequence[str],
+    waves: Sequence[int],
+    min_n: int,
+) -> pd.DataFrame:
+    """The prepare step's link table: every factor x named behaviour, per wave x area and the
+    city, protected by :func:`protect_links` (the only form that leaves the private cache).
+
+    Raises
+    ------
+    ConfigError
+        If a behaviour is not one of the instrument's (the message names it and the known ones).
+    """
+    measures = instrument.measures()
+    known = measures.loc[measures["measure_kind"].eq(OUTCOME_KINDS[0]), "measure"].tolist()
+    unknown = [b for b in behaviours if b not in known]
+    if unknown:
+        raise ConfigError(
+            f"priority_behaviours: {unknown[0]!r} is not a behaviour of the instrument; known"
+            f" behaviours: {', '.join(known)}."
+        )
+    kinds = {f.id: f.kind for f in instrument.factors}
+    columns = ["wave", "area", *STRATA, "valid", *(f"flag__{m}" for m in [*kinds, *behaviours])]
+    scored = pd.read_parquet(scored_file, columns=columns, filters=[("wave", "in", list(waves))])
+    return protect_links(
+        local_links(scored, factor_kinds=kinds, behaviours=behaviours), min_n=min_n
+    )
+
+
+def read_links(published: Any) -> pd.DataFrame | None:
+    """The published link table of a published folder (``Published`` or its path); ``None``
+    when the run named no priority behaviours."""
+    path = Path(getattr(published, "path", published)) / LINKS_FILE
+    return pd.read_parquet(path) if path.is_file() else None

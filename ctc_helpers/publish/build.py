@@ -377,7 +377,8 @@ def _publish(
 ) -> Path:
     """Write ``<output>/<wave>/data/`` (reused when its key matches); returns the folder."""
     folder = config.output_dir / str(wave) / "data"
-    key = hashlib.sha256(f"{cache.name}/{config.min_cell}/{wave}".encode()).hexdigest()[:24]
+    named = f"/{','.join(config.priority_behaviours)}" if config.priority_behaviours else ""
+    key = hashlib.sha256(f"{cache.name}/{config.min_cell}/{wave}{named}".encode()).hexdigest()[:24]
     info = read_json(folder / "run_info.json")
     if (
         info
@@ -400,6 +401,14 @@ def _publish(
         cache / "aggregates.parquet", config.areas_file, instrument=instrument, waves=waves,
         published=published["aggregates"],
     )  # fmt: skip
+    # the local factor-behaviour links of the named behaviours, protected (phases/links.py)
+    from ctc_helpers.phases.links import links_for_prepare  # ~0.02 s after privacy
+
+    if config.priority_behaviours:
+        effects = {**effects, "links": links_for_prepare(
+            cache / "scored.parquet", instrument, behaviours=config.priority_behaviours,
+            waves=waves, min_n=config.min_cell,
+        )}  # fmt: skip
     staging = folder.with_name(".data-staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

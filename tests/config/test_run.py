@@ -208,8 +208,9 @@ def test_the_root_must_be_a_mapping(city: Path) -> None:
         run_config_from_dict(["data"], base_dir=city, where="run.yaml")
     assert error.value.text("en") == (
         "run.yaml: the file must hold keys and values at the top level (data, output, cache,"
-        " notebooks, phases, waves, areas, city, city_phases, min_cell, lang, workers, timeout,"
-        " kernel, parameters, phase_parameters, overrides), not a list or a single text."
+        " notebooks, phases, waves, areas, city, city_phases, min_cell, priority_behaviours, lang,"
+        " workers, timeout, kernel, parameters, phase_parameters, overrides), not a list or a"
+        " single text."
     )
 
 
@@ -372,3 +373,9 @@ def test_the_command_line_shows_the_messages_in_the_language_asked_for(city, cap
         capsys.readouterr().err
         == "Fel: run.yaml: min_cell är 'ten'; ange ett heltal som är minst 1.\n"
     )
+
+
+def test_priority_behaviours_default_is_read_in_order_without_repeats(city):
+    config = _config(city, priority_behaviours=["truancy", "alcohol_30d", "truancy"])
+    assert config.priority_behaviours == ("truancy", "alcohol_30d")
+    assert _config(city).priority_behaviours == ()

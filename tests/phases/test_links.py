@@ -157,3 +157,33 @@ def test_unknown_keys_in_the_research_links_are_named(tmp_path):
         assert named in message
     with pytest.raises(ConfigError, match="nyckeln"):
         load_factor_links(bad, lang="sv")
+
+
+def test_prepare_step_table_is_protected_and_checks_the_behaviours(tmp_path, rng):
+    from ctc_helpers.config.instrument import load_instrument
+    from ctc_helpers.errors import ConfigError
+    from ctc_helpers.phases.links import LINK_COLUMNS, links_for_prepare, read_links
+
+    instrument = load_instrument()
+    n = 800
+    rows = pd.DataFrame(
+        {"wave": rng.choice([2023, 2025], n), "area": rng.choice(["x", "y", "z"], n),
+         "grade": rng.choice(["ak7", "ak9"], n), "sex": rng.choice(["F", "M"], n), "valid": True}
+    )  # fmt: skip
+    for measure in [*instrument.factor_ids, "alcohol_30d"]:
+        rows[f"flag__{measure}"] = (rng.random(n) < 0.4) * 1.0
+    rows.to_parquet(tmp_path / "scored.parquet", index=False)
+    table = links_for_prepare(
+        tmp_path / "scored.parquet", instrument, behaviours=["alcohol_30d"], waves=[2025], min_n=10
+    )
+    assert list(table.columns) == list(LINK_COLUMNS)
+    assert set(table["wave"]) == {2025} and "all" in set(table["area"])
+    assert len(table) == len(instrument.factor_ids) * 4
+    table.to_parquet(tmp_path / "links.parquet", index=False)
+    pd.testing.assert_frame_equal(read_links(tmp_path), table)
+    assert read_links(tmp_path / "nowhere") is None
+    with pytest.raises(ConfigError, match="'alcohol_daily'"):
+        links_for_prepare(
+            tmp_path / "scored.parquet", instrument, behaviours=["alcohol_daily"], waves=[2025],
+            min_n=10,
+        )  # fmt: skip
