@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the workbench with its dependencies
 
-run: $(STAMP) ## Main job: the per-area batch on the synthetic demo city (reports/)
+run: $(STAMP) browser ## Main job: the per-area batch on the synthetic demo city (reports/, HTML and PDF)
 	$(CTC) run
 
 # Debian's chromium for the browser tests (reports and dashboards read in a headless browser).
