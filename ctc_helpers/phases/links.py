@@ -315,3 +315,91 @@ def read_links(published: Any) -> pd.DataFrame | None:
     when the run named no priority behaviours."""
     path = Path(getattr(published, "path", published)) / LINKS_FILE
     return pd.read_parquet(path) if path.is_file() else None
+
+
+LINK_RANK_COLUMNS = (
+    "research_behaviours", "research_source", "local_behaviour", "local_status",
+    "local_pct_exposed", "local_pct_unexposed", "local_rd", "local_rd_low", "local_rd_high",
+    "local_rr", "link_points",
+)  # fmt: skip
+"""Columns :func:`link_evidence` adds to the prioritisation worksheet."""
+
+
+def chosen_behaviours(choices: Any, links: pd.DataFrame | None) -> tuple[str, ...]:
+    """The priority behaviours: the team's (``priority_behaviours`` of its file), else the run
+    file's default (the behaviours of the published link table), else none."""
+    own = tuple(getattr(choices, "priority_behaviours", ()) or ())
+    if own or links is None:
+        return own
+    return tuple(dict.fromkeys(links["behaviour"]))
+
+
+def link_evidence(
+    research: pd.DataFrame,
+    links: pd.DataFrame | None,
+    *,
+    area: str,
+    wave: int,
+    behaviours: Sequence[str],
+) -> pd.DataFrame:
+    """Per factor: the research link to the priority behaviours and the local strength here.
+
+    Parameters
+    ----------
+    research : pandas.DataFrame
+        The research links (:attr:`ctc_helpers.config.factor_links.FactorLinks.table`).
+    links : pandas.DataFrame or None
+        The published local link table (:func:`read_links`).
+    area, wave : the area (``"all"`` = city) and survey year.
+    behaviours : list of str
+        The priority behaviours.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per factor with a research link or a local row: ``factor``,
+        ``research_behaviours`` (the priority behaviours research links it to, comma-separated,
+        ``""`` when none), ``research_source`` (source keys), ``local_behaviour`` (the priority
+        behaviour with the strongest shown local link), ``local_status`` (``clear``: the adjusted
+        difference's interval is above 0; ``unclear``; ``hidden``: suppressed; ``missing``: not
+        computed), ``local_pct_exposed, local_pct_unexposed, local_rd, local_rd_low,
+        local_rd_high, local_rr``, ``link_points`` (1 for a research link + 1 for a clear local
+        link).
+    """
+    chosen = research[research["behaviour"].isin(behaviours)]
+    by_factor = chosen.groupby("factor").agg(
+        research_behaviours=("behaviour", lambda b: ", ".join(dict.fromkeys(b))),
+        research_source=("source", lambda s: ", ".join(dict.fromkeys(s))),
+    )
+    local = _local_best(links, area=area, wave=wave, behaviours=behaviours)
+    table = by_factor.join(local, how="outer").reset_index()
+    table = table.fillna({"research_behaviours": "", "research_source": "", "local_status": ""})
+    table["local_status"] = table["local_status"].replace("", "missing")
+    points = table["research_behaviours"].ne("").astype(int)
+    points += table["local_status"].eq("clear").astype(int)
+    return table.assign(link_points=points).loc[:, ["factor", *LINK_RANK_COLUMNS]]
+
+
+def _local_best(links, *, area: str, wave: int, behaviours: Sequence[str]) -> pd.DataFrame:
+    """The strongest shown local link of each factor among the behaviours (by lower limit)."""
+    columns = ["local_behaviour", "local_status", "local_pct_exposed", "local_pct_unexposed",
+               "local_rd", "local_rd_low", "local_rd_high", "local_rr"]  # fmt: skip
+    if links is None:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="factor"))
+    rows = links[
+        links["area"].eq(area) & links["wave"].eq(wave) & links["behaviour"].isin(behaviours)
+    ]
+    shown = rows[~rows["suppressed"].astype(bool)].sort_values("rd_low", ascending=False)
+    best = shown.drop_duplicates("factor").set_index("factor")
+    status = np.where(best["rd_low"] > 0, "clear", "unclear")
+    frame = pd.DataFrame(
+        {"local_behaviour": best["behaviour"], "local_status": status,
+         "local_pct_exposed": best["pct_exposed"], "local_pct_unexposed": best["pct_unexposed"],
+         "local_rd": best["rd"], "local_rd_low": best["rd_low"], "local_rd_high": best["rd_high"],
+         "local_rr": best["rr"]}, index=best.index,
+    )  # fmt: skip
+    hidden = sorted(set(rows["factor"]) - set(best.index))
+    hidden_rows = pd.DataFrame({"local_status": "hidden"}, index=pd.Index(hidden, name="factor"))
+    return pd.concat(
+        [frame, hidden_rows.reindex(columns=columns).fillna({"local_status": "hidden"})]
+    )

@@ -32,6 +32,12 @@ Score (integer points, shown in the table)
 - reach: 1 when the share concerned is at least the median share concerned of the area's
   factors of the same kind.
 
+Problem behaviours first (when ``behaviours`` are given): ``+ link_points``, 1 when research
+links the factor to a priority behaviour (``data_schema/factor_links.yaml``) and 1 when the local
+link is clear here (the grade- and sex-adjusted difference in the behaviour between pupils
+exposed and not has an interval above 0; :mod:`ctc_helpers.phases.links`). The columns of
+``links.LINK_RANK_COLUMNS`` are added so that each reason names both.
+
 For the city report (``area == "all"``) there is no city to compare with: the score is
 ``trend + reach``. Factors are ranked within each kind by score, then by how much worse than the
 city, then by the share concerned; factors with too few answers are not ranked.
@@ -57,12 +63,14 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ctc_helpers.config.priorities import TeamChoices
+from ctc_helpers.phases.links import LINK_RANK_COLUMNS, link_evidence
 from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, TOTAL
 
@@ -96,6 +104,9 @@ def rank_factors(
     area: str,
     wave: int,
     previous_wave: int | None = None,
+    behaviours: Sequence[str] = (),
+    research: pd.DataFrame | None = None,
+    links: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rank the risk and protective factors of an area and suggest a few (see the module doc).
 
@@ -114,6 +125,12 @@ def rank_factors(
     previous_wave : int, optional
         Earlier wave for the trend; default the latest wave before ``wave`` in ``aggregates``.
         When ``comparisons`` has ``reference_wave``, only rows against this wave are used.
+    behaviours : list of str, optional
+        The priority problem behaviours; with them the research and local links count.
+    research : pandas.DataFrame, optional
+        The research links (``load_factor_links().table``); needed with ``behaviours``.
+    links : pandas.DataFrame, optional
+        The published local link table (``phases.links.read_links``).
 
     Returns
     -------
@@ -127,7 +144,8 @@ def rank_factors(
         (respondents, rounded), ``score`` (int), ``rank`` (1.. within kind, NaN when too few),
         ``suggested`` (bool), ``suggest_rule`` (``clear / worse / rank / trend / ""``),
         ``reason`` (an i18n key, rendered by
-        :func:`ctc_helpers.views.prioritization.explain_reasons`).
+        :func:`ctc_helpers.views.prioritization.explain_reasons`). With ``behaviours``, also
+        the columns of ``phases.links.LINK_RANK_COLUMNS``.
 
     Raises
     ------
@@ -150,9 +168,19 @@ def rank_factors(
         .assign(previous_wave=previous)
     )
     table = _criteria(table, is_city=area == CITY)
+    columns = list(RANK_COLUMNS)
+    if behaviours:
+        if research is None:
+            raise ValueError("behaviours need the research links: pass research=... as well.")
+        evidence = link_evidence(research, links, area=area, wave=wave, behaviours=behaviours)
+        table = table.merge(evidence, on="factor", how="left")
+        table = table.fillna(
+            {"research_behaviours": "", "research_source": "", "local_status": "missing"}
+        ).assign(link_points=table["link_points"].fillna(0).astype(int))
+        columns += list(LINK_RANK_COLUMNS)
     table = _score_and_rank(table, is_city=area == CITY)
     table = _suggest(table, is_city=area == CITY)
-    return table.assign(reason=_reasons(table, is_city=area == CITY)).loc[:, list(RANK_COLUMNS)]
+    return table.assign(reason=_reasons(table, is_city=area == CITY)).loc[:, columns]
 
 
 def _check_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -293,7 +321,7 @@ def _score_and_rank(table: pd.DataFrame, *, is_city: bool) -> pd.DataFrame:
     consistent = (table["grades_with_data"] >= 2) & (
         2 * table["grades_elevated"] >= table["grades_with_data"]
     )
-    score = table["trend_worse"].astype(int) + reach
+    score = table["trend_worse"].astype(int) + reach + table.get("link_points", 0)
     if not is_city:
         score = score + CLEAR_POINTS * table["clear"].astype(int) + excess.fillna(0).astype(int)
         score = score + consistent.astype(int)

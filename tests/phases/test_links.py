@@ -187,3 +187,56 @@ def test_prepare_step_table_is_protected_and_checks_the_behaviours(tmp_path, rng
             tmp_path / "scored.parquet", instrument, behaviours=["alcohol_daily"], waves=[2025],
             min_n=10,
         )  # fmt: skip
+
+
+def _link_row(factor, rd_low, suppressed=False):
+    return {"wave": 2025, "area": "norra-hamnen", "factor": factor, "behaviour": "alcohol_30d",
+            "pct_exposed": 0.3, "pct_unexposed": 0.1, "rd": rd_low + 0.05, "rd_low": rd_low,
+            "rd_high": rd_low + 0.1, "rr": 2.0, "suppressed": suppressed}  # fmt: skip
+
+
+def test_ranking_counts_the_research_link_and_the_local_strength(tmp_path):
+    from ctc_helpers.phases.prioritization import rank_factors
+    from ctc_helpers.publish.read import load_published
+    from tests.fake_published import write_fake_published
+
+    write_fake_published(tmp_path / "data")
+    pub = load_published(tmp_path / "data")
+    research = pd.DataFrame(
+        {"factor": ["friends_drug_use", "low_commitment_school"], "group": "substance_use",
+         "behaviour": "alcohol_30d", "source": "ctc_chart", "citation": "chart"}
+    )  # fmt: skip
+    links = pd.DataFrame(
+        [_link_row("friends_drug_use", 0.04), _link_row("perceived_availability_drugs", -0.02),
+         _link_row("family_conflict", 0.0, suppressed=True)]
+    )  # fmt: skip
+    plain = rank_factors(pub.aggregates, pub.comparisons, area="norra-hamnen", wave=2025)
+    ranked = rank_factors(
+        pub.aggregates, pub.comparisons, area="norra-hamnen", wave=2025,
+        behaviours=["alcohol_30d"], research=research, links=links,
+    ).set_index("factor")  # fmt: skip
+    expected = {"friends_drug_use": ("clear", 2), "low_commitment_school": ("missing", 1),
+                "perceived_availability_drugs": ("unclear", 0), "family_conflict": ("hidden", 0)}  # fmt: skip
+    for factor, (status, points) in expected.items():
+        assert (ranked.loc[factor, "local_status"], ranked.loc[factor, "link_points"]) == (
+            status,
+            points,
+        )
+    gained = ranked["score"] - plain.set_index("factor")["score"].reindex(ranked.index)
+    assert (gained == ranked["link_points"]).all()
+    assert ranked.loc["friends_drug_use", "research_behaviours"] == "alcohol_30d"
+    with pytest.raises(ValueError, match="research"):
+        rank_factors(pub.aggregates, pub.comparisons, area="norra-hamnen", wave=2025,
+                     behaviours=["alcohol_30d"])  # fmt: skip
+
+
+def test_team_behaviours_come_first_then_the_run_files_default():
+    from ctc_helpers.phases.links import chosen_behaviours
+
+    class Choice:
+        priority_behaviours = ("truancy",)
+
+    links = pd.DataFrame({"behaviour": ["alcohol_30d", "alcohol_30d", "violence_any"]})
+    assert chosen_behaviours(Choice(), links) == ("truancy",)
+    assert chosen_behaviours(None, links) == ("alcohol_30d", "violence_any")
+    assert chosen_behaviours(None, None) == ()
