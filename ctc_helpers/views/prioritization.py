@@ -37,17 +37,49 @@ __all__ = [
 ]
 
 
-def explain_reasons(ranked: pd.DataFrame, lang: str | None = None) -> pd.Series:
+def explain_reasons(
+    ranked: pd.DataFrame, lang: str | None = None, *, measures: pd.DataFrame | None = None
+) -> pd.Series:
     """One sentence per factor saying why it is (not) suggested, in Swedish or English.
 
     Built from ``reason`` and the criteria columns of :func:`rank_factors`; adds the trend,
     the consistency across grades and, for a factor suggested to reach the minimum number,
-    that it was added for that reason.
+    that it was added for that reason. When the ranking started from priority behaviours, it
+    also names the research link and the local strength (behaviour labels from ``measures``).
     """
     lang = check_language(lang)
+    labels = {} if measures is None else measure_labels(measures, lang)
     return pd.Series(
-        [_explain(row, lang) for row in ranked.to_dict("records")], index=ranked.index, dtype=object
+        [_explain(row, lang) + _link_text(row, lang, labels) for row in ranked.to_dict("records")],
+        index=ranked.index,
+        dtype=object,
     )
+
+
+def _link_text(row: dict[str, Any], lang: str, labels: dict[str, str]) -> str:
+    """The research link and the local strength, when the ranking used them ("" otherwise)."""
+    if "local_status" not in row:
+        return ""
+    named = [labels.get(b, b) for b in str(row["research_behaviours"]).split(", ") if b]
+    parts = [
+        t("prio_link_research", lang, behaviours=", ".join(named), source=row["research_source"])
+        if named
+        else t("prio_link_no_research", lang)
+    ]
+    status = row["local_status"]
+    values = {}
+    if status in ("clear", "unclear"):
+        values = {
+            "behaviour": labels.get(row["local_behaviour"], row["local_behaviour"]),
+            "exposed": t(f"prio_link_exposed_{row['kind']}", lang),
+            "p1": format_pct(row["local_pct_exposed"], lang),
+            "p0": format_pct(row["local_pct_unexposed"], lang),
+            "rd": format_points(row["local_rd"], lang),
+            "low": format_points(row["local_rd_low"], lang),
+            "high": format_points(row["local_rd_high"], lang),
+        }
+    parts.append(t(f"prio_link_local_{status}", lang, **values))
+    return " " + " ".join(parts)
 
 
 def _explain(row: dict[str, Any], lang: str) -> str:

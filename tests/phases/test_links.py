@@ -240,3 +240,39 @@ def test_team_behaviours_come_first_then_the_run_files_default():
     assert chosen_behaviours(Choice(), links) == ("truancy",)
     assert chosen_behaviours(None, links) == ("alcohol_30d", "violence_any")
     assert chosen_behaviours(None, None) == ()
+
+
+def test_each_reason_names_the_research_link_and_the_local_strength(tmp_path):
+    from ctc_helpers.phases.prioritization import rank_factors
+    from ctc_helpers.publish.read import load_published
+    from ctc_helpers.views.prioritization import explain_reasons
+    from tests.fake_published import write_fake_published
+
+    write_fake_published(tmp_path / "data")
+    pub = load_published(tmp_path / "data")
+    research = pd.DataFrame(
+        {"factor": ["friends_drug_use"], "group": "substance_use", "behaviour": "alcohol_30d",
+         "source": "ctc_chart", "citation": "chart"}
+    )  # fmt: skip
+    links = pd.DataFrame(
+        [_link_row("friends_drug_use", 0.04), _link_row("perceived_availability_drugs", -0.02),
+         _link_row("family_conflict", 0.0, suppressed=True)]
+    )  # fmt: skip
+    ranked = rank_factors(
+        pub.aggregates, pub.comparisons, area="norra-hamnen", wave=2025,
+        behaviours=["alcohol_30d"], research=research, links=links,
+    )  # fmt: skip
+    reasons = explain_reasons(ranked, "en", measures=pub.measures).set_axis(ranked["factor"])
+    assert (
+        "Research links the factor to Alcohol, past 30 days (source: ctc_chart). Here: Alcohol,"
+        " past 30 days among 30% of pupils at risk on it against 10% of the others; adjusted for"
+        " grade and sex +9 percentage points (+4 to +14)." in reasons["friends_drug_use"]
+    )
+    assert "does not link" in reasons["perceived_availability_drugs"]
+    assert "no clear difference" in reasons["perceived_availability_drugs"]
+    assert "not shown" in reasons["family_conflict"]
+    assert "not computed" in reasons["low_commitment_school"]
+    swedish = explain_reasons(ranked, "sv", measures=pub.measures).set_axis(ranked["factor"])
+    assert "Forskning kopplar faktorn till" in swedish["friends_drug_use"]
+    plain = rank_factors(pub.aggregates, pub.comparisons, area="norra-hamnen", wave=2025)
+    assert not explain_reasons(plain, "en").str.contains("Research").any()
