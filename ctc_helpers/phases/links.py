@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctc_helpers.config.factor_links import load_factor_links
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.privacy.suppress import suppress_counts
 from ctc_helpers.stats.distributions import z_value
@@ -54,6 +55,7 @@ __all__ = [
     "local_links",
     "mantel_haenszel",
     "protect_links",
+    "ranking_inputs",
     "read_links",
 ]
 
@@ -403,3 +405,15 @@ def _local_best(links, *, area: str, wave: int, behaviours: Sequence[str]) -> pd
     return pd.concat(
         [frame, hidden_rows.reindex(columns=columns).fillna({"local_status": "hidden"})]
     )
+
+
+def ranking_inputs(published: Any, choices: Any = None) -> dict[str, Any]:
+    """The keyword arguments of ``rank_factors`` that start from the problem behaviours:
+    ``behaviours`` (:func:`chosen_behaviours`), ``research`` (the research links' table) and
+    ``links`` (the published local links, :func:`read_links`)."""
+    links = read_links(published)
+    return {
+        "behaviours": chosen_behaviours(choices, links),
+        "research": load_factor_links().table,
+        "links": links,
+    }

@@ -27,8 +27,10 @@ from ctc_helpers.views.tables import (
     masked_cells,
     with_verdict,
 )
+from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
+    "behaviour_table",
     "explain_reasons",
     "priority_note",
     "priority_table",
@@ -108,6 +110,59 @@ def _explain(row: dict[str, Any], lang: str) -> str:
     return " ".join(parts)
 
 
+def behaviour_table(
+    aggregates: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    measures: pd.DataFrame | None = None,
+    *,
+    area: str,
+    wave: int,
+    behaviours: tuple[str, ...] | list[str],
+    lang: str | None = None,
+    min_cell: int = 10,
+) -> DisplayTable | Markdown:
+    """The priority problem behaviours first: share here, in the city, the difference and the
+    change since the previous wave (published rows only); a note when none are named."""
+    lang = check_language(lang)
+    if not behaviours:
+        return Markdown(t("report_priority_behaviours_none", lang))
+    labels = measure_labels(measures, lang) if measures is not None else {}
+    total = aggregates["grade"].eq(TOTAL) & aggregates["sex"].eq(TOTAL)
+    here = aggregates[total & aggregates["wave"].eq(wave)].set_index(["area", "measure"])
+    versus = comparisons[
+        comparisons["area"].eq(area) & comparisons["wave"].eq(wave)
+        & comparisons["grade"].eq(TOTAL) & comparisons["sex"].eq(TOTAL)
+    ].set_index(["comparison", "measure"])  # fmt: skip
+    rows = []
+    for behaviour in behaviours:
+        mine = here.loc[(area, behaviour)] if (area, behaviour) in here.index else None
+        hidden = mine is None or bool(mine["suppressed"])
+        city = here.loc[(CITY, behaviour), "pct"] if (CITY, behaviour) in here.index else None
+        rows.append(
+            {
+                column_label("measure", lang): labels.get(behaviour, behaviour),
+                column_label("share_behaviour", lang): t("suppressed_marker", lang)
+                if hidden
+                else format_pct(mine["pct"], lang),
+                t("city", lang): format_pct(city, lang),
+                column_label("diff_interval", lang): _verdict(versus, "city", behaviour, lang),
+                column_label("trend", lang): _verdict(versus, "previous_wave", behaviour, lang),
+            }
+        )
+    notes = (t("report_note_interval", lang),)
+    return display_table(pd.DataFrame(rows), lang=lang, min_cell=min_cell, notes=notes)
+
+
+def _verdict(versus: pd.DataFrame, comparison: str, behaviour: str, lang: str) -> str:
+    if (comparison, behaviour) not in versus.index:
+        return ""
+    row = versus.loc[(comparison, behaviour)]
+    return with_verdict(
+        format_points(row["diff"], lang),
+        change_text(row["change"], lang, versus_city=comparison == "city"),
+    )
+
+
 def priority_note(ranked: pd.DataFrame, lang: str | None = None) -> Markdown | None:
     """A note when factors (or the whole area) have too few answers to be judged; else ``None``."""
     too_few = ranked["status"].eq("too_few")
@@ -178,7 +233,7 @@ def priority_table(
     columns[column_label("suggested", lang)] = rows["suggested"].map(
         lambda s: t("report_yes", lang) if s else ""
     )
-    columns[column_label("reason", lang)] = explain_reasons(rows, lang)
+    columns[column_label("reason", lang)] = explain_reasons(rows, lang, measures=measures)
     notes = (t("report_note_interval", lang), t("report_prio_note_youth", lang))
     return display_table(pd.DataFrame(columns), lang=lang, min_cell=min_cell, notes=notes)
 
