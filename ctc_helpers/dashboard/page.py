@@ -23,12 +23,14 @@ import ipywidgets as widgets
 
 from ctc_helpers.dashboard.charts import clear_charts
 from ctc_helpers.dashboard.data import DashboardData, clear_data_cache, load_dashboard_data
+from ctc_helpers.dashboard.effects import effects_first_parts, effects_view
 from ctc_helpers.dashboard.followup import followup_parts, followup_view
 from ctc_helpers.dashboard.gap import gap_parts, gap_view
 from ctc_helpers.dashboard.guard import guarded, log_error
 from ctc_helpers.dashboard.links import DeepLink, area_from_query, preheating
 from ctc_helpers.dashboard.markup import banner_html, nav_html, notice_html
 from ctc_helpers.dashboard.priorities import priorities_parts, prioritization_view
+from ctc_helpers.dashboard.process import process_parts, process_view
 from ctc_helpers.dashboard.profile import profile_parts, profile_view
 from ctc_helpers.dashboard.settings import VIEWS
 from ctc_helpers.dashboard.widgets import clear_view_caches, find_widget, tagged
@@ -81,6 +83,8 @@ VIEW_FUNCTIONS: dict[str, Callable[..., widgets.Widget]] = {
     "priorities": prioritization_view,
     "gap": gap_view,
     "followup": followup_view,
+    "effects": effects_view,
+    "process": process_view,
 }
 # what each view first shows for an area (the pre-heated kernel computes it ahead)
 FIRST_PARTS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -88,6 +92,8 @@ FIRST_PARTS: dict[str, Callable[..., dict[str, Any]]] = {
     "priorities": priorities_parts,
     "gap": gap_parts,
     "followup": followup_parts,
+    "effects": effects_first_parts,
+    "process": process_parts,
 }
 
 

@@ -44,6 +44,8 @@ VIEWS = {
     "priorities": "prioritering",
     "gap": "gap",
     "followup": "uppfoljning",
+    "effects": "effekter",
+    "process": "process",
 }
 DASHBOARD_DIR = NOTEBOOKS_DIR / "dashboards"
 ENV_REPORTS = "CTC_REPORTS_DIR"
