@@ -91,9 +91,9 @@ def _profile_heading(
 ) -> str:
     parts = [area_name(source, area, lang), t(f"dash_kind_{kind}", lang)]
     if grade != TOTAL:
-        parts.append(grade_labels(lang).get(grade, grade))
+        parts.append(grade_labels(lang, published=source).get(grade, grade))
     if sex != TOTAL:
-        parts.append(sex_labels(lang).get(sex, sex))
+        parts.append(sex_labels(lang, published=source).get(sex, sex))
     return heading_html(" · ".join([*parts, str(wave)]))
 
 
@@ -159,9 +159,11 @@ def profile_view(data: DashboardData, *, area: str | None = None, lang: str | No
     controls = [
         area_dropdown(data, area, lang),
         dropdown([(str(w), w) for w in data.waves], data.wave, t("dash_wave", lang), "ctc-wave"),
-        dropdown(group_options(grade_labels(lang), aggregates["grade"].unique()), TOTAL,
+        dropdown(group_options(grade_labels(lang, published=aggregates),
+                               aggregates["grade"].unique()), TOTAL,
                  t("dash_grade", lang), "ctc-grade"),
-        dropdown(group_options(sex_labels(lang), aggregates["sex"].unique()), TOTAL,
+        dropdown(group_options(sex_labels(lang, published=aggregates),
+                               aggregates["sex"].unique()), TOTAL,
                  t("dash_sex", lang), "ctc-sex"),
         kind_buttons(PROFILE_KINDS, lang),
     ]  # fmt: skip

@@ -82,28 +82,43 @@ class ChartSpec:
     ``draw`` names the function of :mod:`ctc_helpers.plots.report_charts` that draws it,
     ``draw(pub, ax, area=..., wave=..., lang=..., **inputs)``, from the published tables and the
     notebook parameters named in ``inputs`` (files such as the programme inventory; their
-    contents are part of the cache key). A draw function may resize ``ax.figure``.
+    contents are part of the cache key). A draw function may resize ``ax.figure``. ``needs``
+    names the part of the instrument the chart shows (``"factors"`` or ``"behaviours"``):
+    :func:`chart` gives ``None`` (nothing shown) for an instrument without it.
     """
 
     phase: str
     figsize: tuple[float, float]
     draw: str
     inputs: tuple[str, ...] = ()
+    needs: str = ""
 
 
 _GAP_INPUTS = ("programme_bank_path", "inventory_path", "enrolment_file", "priorities_dir")
 
 CHARTS: dict[str, ChartSpec] = {
-    "behaviours_by_grade": ChartSpec("01_survey_analysis", (9, 13), "draw_behaviours_by_grade"),
-    "behaviours_by_sex": ChartSpec("01_survey_analysis", (9, 9), "draw_behaviours_by_sex"),
-    "risk_profile": ChartSpec("01_survey_analysis", (9, 11), "draw_risk_profile"),
-    "protective_profile": ChartSpec("01_survey_analysis", (9, 6), "draw_protective_profile"),
-    "areas_risk": ChartSpec("01_survey_analysis", (10, 11), "draw_areas_risk"),
-    "areas_protective": ChartSpec("01_survey_analysis", (10, 6), "draw_areas_protective"),
-    "priorities": ChartSpec("02_factor_prioritization", (9, 11), "draw_priorities"),
-    "gap_city_view": ChartSpec("03_gap_analysis", (9, 6), "draw_gap_city_view", _GAP_INPUTS),
+    "behaviours_by_grade": ChartSpec(
+        "01_survey_analysis", (9, 13), "draw_behaviours_by_grade", needs="behaviours"
+    ),
+    "behaviours_by_sex": ChartSpec(
+        "01_survey_analysis", (9, 9), "draw_behaviours_by_sex", needs="behaviours"
+    ),
+    "risk_profile": ChartSpec("01_survey_analysis", (9, 11), "draw_risk_profile", needs="factors"),
+    "protective_profile": ChartSpec(
+        "01_survey_analysis", (9, 6), "draw_protective_profile", needs="factors"
+    ),
+    "areas_risk": ChartSpec("01_survey_analysis", (10, 11), "draw_areas_risk", needs="factors"),
+    "areas_protective": ChartSpec(
+        "01_survey_analysis", (10, 6), "draw_areas_protective", needs="factors"
+    ),
+    "priorities": ChartSpec(
+        "02_factor_prioritization", (9, 11), "draw_priorities", needs="factors"
+    ),
+    "gap_city_view": ChartSpec(
+        "03_gap_analysis", (9, 6), "draw_gap_city_view", _GAP_INPUTS, needs="factors"
+    ),
     "gap_reach": ChartSpec(
-        "03_gap_analysis", (9, 5), "draw_gap_reach", (*_GAP_INPUTS, "low_reach")
+        "03_gap_analysis", (9, 5), "draw_gap_reach", (*_GAP_INPUTS, "low_reach"), needs="factors"
     ),
     "follow_up_trends": ChartSpec(
         "04_follow_up", (9, 5), "draw_follow_up_trends", ("goal_chain_dir",)
@@ -168,8 +183,17 @@ def chart_png(
     return png
 
 
-def chart(pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any) -> Image:
-    """The chart as an IPython image, for a report cell (see :func:`ctc_helpers.views.report.show`)."""
+def chart(
+    pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any
+) -> Image | None:
+    """The chart as an IPython image, for a report cell (see :func:`ctc_helpers.views.report.show`).
+
+    ``None`` (nothing shown) when the instrument lacks what the chart shows (``ChartSpec.needs``:
+    no factor scales, no behaviours); the section's table says so.
+    """
+    needs = _spec(name).needs
+    if needs and not pub.has(needs):
+        return None
     png = chart_png(pub, name, area=area, wave=wave, lang=lang, **inputs)
     return Image(data=png, format="png")
 

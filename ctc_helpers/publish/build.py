@@ -363,6 +363,29 @@ def _run_info(
         ],
         "data_checksums": dict(checksums),
         "areas": [{"area_id": a, "name": n} for a, n in config.area_names.items()],
+        **_instrument_info(instrument),
+    }
+
+
+def _instrument_info(instrument: Any) -> dict[str, Any]:
+    """What the reports need to read right for any instrument (issue 16): its vocabulary of
+    grades and sexes (codes, order, labels), declared domains, languages, glossary entries and
+    which parts it has (factors, behaviours, screening)."""
+    from ctc_helpers.config.instrument import load_respondent_schema
+
+    schema = load_respondent_schema(instrument=instrument)
+    keep = ("code", "year", "age", "label", "published")
+    return {
+        "respondents": {
+            key: [{k: v for k, v in entry.items() if k in keep} for entry in entries]
+            for key, entries in (("grades", schema.grades), ("sexes", schema.sexes))
+        },
+        "domains": [{"id": d, "label": dict(label)} for d, label in instrument.domains.items()],
+        "languages": list(instrument.languages),
+        "glossary": [dict(entry) for entry in instrument.glossary],
+        "has_factors": instrument.has_factors,
+        "has_behaviours": instrument.has_behaviours,
+        "has_screening": instrument.has_screening,
     }
 
 

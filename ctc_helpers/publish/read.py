@@ -26,7 +26,10 @@ Columns read from the published folder (files may hold more):
 ``run_info.json``           ``min_cell``, ``synthetic``, ``waves``, ``areas`` (``area_id, name``),
                             ``instrument`` (``id, version, notice``), ``cutpoint_version`` (text
                             or list); optional ``validity_rules`` (``id, label {sv, en}``), else
-                            rule labels come from the default instrument when its ids match
+                            rule labels come from the default instrument when its ids match;
+                            optional (issue 16) ``respondents`` (``grades``/``sexes``: ``code,
+                            year, label``), ``domains`` (``id, label``), ``languages``,
+                            ``glossary``, ``has_factors``, ``has_behaviours``, ``has_screening``
 ==========================  ======================================================================
 """
 
@@ -149,6 +152,33 @@ class Published:
     def synthetic(self) -> bool:
         return bool(self.run_info.get("synthetic", False))
 
+    def vocabulary(self, key: str) -> list[dict[str, Any]]:
+        """The instrument's ``"grades"`` or ``"sexes"`` (``code, label {sv, en}``, in order) as
+        published; ``[]`` for a folder written before the vocabulary was published."""
+        return list((self.run_info.get("respondents") or {}).get(key) or [])
+
+    @property
+    def domains(self) -> list[dict[str, Any]]:
+        """The instrument's declared domains (``id, label {sv, en}``, in order); ``[]`` if absent."""
+        return list(self.run_info.get("domains") or [])
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the instrument's texts are written in (both when not published)."""
+        return tuple(self.run_info.get("languages") or ("sv", "en"))
+
+    @property
+    def glossary(self) -> list[dict[str, Any]]:
+        """The instrument's own glossary entries (``term``, ``definition``: ``{sv, en}``)."""
+        return list(self.run_info.get("glossary") or [])
+
+    def has(self, part: str) -> bool:
+        """Whether the instrument has ``"factors"``, ``"behaviours"`` or ``"screening"``.
+
+        A folder written before these flags were published is taken to have every part.
+        """
+        return bool(self.run_info.get(f"has_{part}", True))
+
 
 # --------------------------------------------------------------------------------------------
 # Loading
@@ -186,6 +216,8 @@ def load_published(data_dir: str | Path, *, min_cell: int | None = None) -> Publ
     frames = {name: _read_frame(path, name) for name in REQUIRED_COLUMNS}
     frames = {name: _hide_suppressed(frame, name, shown_min) for name, frame in frames.items()}
     frames["measures"] = _normalise_measures(frames["measures"], path)
+    # the aggregate table carries the run's info (vocabulary, domains) to the label helpers
+    frames["aggregates"].attrs["run_info"] = run_info
     return Published(path=path, run_info=run_info, min_cell=shown_min, **frames)
 
 

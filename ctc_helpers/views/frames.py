@@ -15,7 +15,13 @@ import pandas as pd
 
 from ctc_helpers.i18n import t
 from ctc_helpers.publish.read import previous_wave_of, select_rows
-from ctc_helpers.views.labels import domain_label, grade_labels, measure_labels, sex_labels
+from ctc_helpers.views.labels import (
+    domain_labels,
+    grade_labels,
+    has_text,
+    measure_labels,
+    sex_labels,
+)
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, MEASURE_KINDS, TOTAL
 
 __all__ = ["DOMAIN_ORDER", "profile_frame", "breakdown_frame", "areas_frame"]
@@ -71,7 +77,7 @@ def profile_frame(
         change_city=frame["change_city"].fillna(""),
         change_previous=frame["change_previous"].fillna(""),
     )
-    return _with_labels(frame, measures, lang).reset_index(drop=True)
+    return _with_labels(frame, measures, lang, domains=aggregates).reset_index(drop=True)
 
 
 def _kinds_for(kind: str, measures: pd.DataFrame | None) -> tuple[str, ...]:
@@ -114,28 +120,33 @@ def _comparison_columns(comparisons: pd.DataFrame | None, *, area: str, wave: in
 
 
 def _with_labels(
-    frame: pd.DataFrame, measures: pd.DataFrame | None, lang: str | None
+    frame: pd.DataFrame, measures: pd.DataFrame | None, lang: str | None, *, domains: object
 ) -> pd.DataFrame:
+    """Measure and domain labels; ``domains`` is the published aggregate table (or folder) whose
+    instrument declares the domains, their names and order (:func:`labels.domain_labels`)."""
     if measures is None:
         labels, order = {}, {}
     else:
         labels = measure_labels(measures, lang)
         order = dict(zip(measures["measure"], measures["order"], strict=True))
-    domains = frame["domain"].map(lambda d: domain_label(d, lang))
+    declared = domain_labels(domains, lang)
+    ranks = {d: i for i, d in enumerate(dict.fromkeys([*declared, *DOMAIN_ORDER]))}
+    named = frame["domain"].map(lambda d: declared.get(d) or _domain_text(d, lang))
     return (
         frame.assign(
             label=frame["measure"].map(lambda m: labels.get(m, m)),
-            domain_label=domains,
+            domain_label=named,
             _order=frame["measure"].map(lambda m: order.get(m, len(order))),
-            _domain_order=frame["domain"].map(_domain_rank),
+            _domain_order=frame["domain"].map(lambda d: ranks.get(d, len(ranks))),
         )
         .sort_values(["_domain_order", "_order"], kind="stable")
         .drop(columns=["_order", "_domain_order"])
     )
 
 
-def _domain_rank(domain: str) -> int:
-    return DOMAIN_ORDER.index(domain) if domain in DOMAIN_ORDER else len(DOMAIN_ORDER)
+def _domain_text(domain: str, lang: str | None) -> str:
+    key = f"domain_{domain}"
+    return t(key, lang) if has_text(key) else domain
 
 
 def breakdown_frame(
@@ -160,7 +171,7 @@ def breakdown_frame(
         raise ValueError(f"by is {by!r}; choose 'grade' or 'sex'.")
     other = "sex" if by == "grade" else "grade"
     rows = select_rows(aggregates, wave=wave, area=area, kinds=(kind,), **{by: None, other: TOTAL})
-    labels = grade_labels(lang) if by == "grade" else sex_labels(lang)
+    labels = (grade_labels if by == "grade" else sex_labels)(lang, published=aggregates)
     order = list(labels)
     rows = rows.loc[rows[by].ne(TOTAL) & rows[by].isin(order)]
     frame = rows.assign(
@@ -170,7 +181,7 @@ def breakdown_frame(
         _group_order=rows[by].map(order.index),
     )
     frame = (
-        _with_labels(frame, measures, lang)
+        _with_labels(frame, measures, lang, domains=aggregates)
         .sort_values(["_group_order"], kind="stable")
         .drop(columns="_group_order")
     )
@@ -210,7 +221,9 @@ def areas_frame(
         suppressed=rows["suppressed"].astype(bool) | rows["pct"].isna(),
         _area_order=rows["area"].map(order.index),
     )
-    frame = _with_labels(frame.sort_values("_area_order", kind="stable"), measures, lang)
+    frame = _with_labels(
+        frame.sort_values("_area_order", kind="stable"), measures, lang, domains=aggregates
+    )
     columns = [
         "measure",
         "label",

@@ -1,9 +1,10 @@
 """Labels a reader sees for the codes of the published tables, in Swedish or English.
 
 Areas (the run's area list; ``"all"`` is the municipality), measures (the published measure
-catalogue), grades and sexes (``data_schema/respondents.yaml``, ``"all"`` being every grade or
-everyone), validity rules (``run_info.json``, else the default instrument) and domains
-(``data_schema/i18n.yaml``). :func:`check_area` checks a notebook's ``area`` parameter and gives
+catalogue), grades and sexes (the instrument's vocabulary in ``run_info.json``, else
+``data_schema/respondents.yaml``; ``"all"`` being every grade or everyone), validity rules
+(``run_info.json``, else the default instrument) and domains (the instrument's declared domains in
+``run_info.json``, else ``data_schema/i18n.yaml``). :func:`check_area` checks a notebook's ``area`` parameter and gives
 the area's name.
 
 >>> has_text("city"), has_text("no_such_text")
@@ -29,6 +30,7 @@ __all__ = [
     "sex_labels",
     "rule_labels",
     "domain_label",
+    "domain_labels",
 ]
 
 
@@ -78,24 +80,58 @@ def measure_labels(measures: pd.DataFrame, lang: str | None = None) -> dict[str,
     return dict(zip(measures["measure"], measures[column], strict=True))
 
 
-def grade_labels(lang: str | None = None) -> dict[str, str]:
-    """Map grade code -> label (``data_schema/respondents.yaml``), ``all`` -> all grades."""
-    return {**load_respondent_schema().grade_labels(lang), TOTAL: t("all_grades", lang)}
+def grade_labels(lang: str | None = None, *, published: object = None) -> dict[str, str]:
+    """Map grade code -> label, in order, ``all`` -> all grades.
+
+    The vocabulary is the instrument's as published (``published``: a :class:`Published` or its
+    aggregate table, which carries it), else ``data_schema/respondents.yaml``.
+    """
+    own = _vocabulary_labels(published, "grades", lang)
+    return {**(own or load_respondent_schema().grade_labels(lang)), TOTAL: t("all_grades", lang)}
 
 
-def sex_labels(lang: str | None = None) -> dict[str, str]:
-    """Map sex code -> label (``data_schema/respondents.yaml``), ``all`` -> everyone."""
-    return {**load_respondent_schema().sex_labels(lang), TOTAL: t("all_sexes", lang)}
+def sex_labels(lang: str | None = None, *, published: object = None) -> dict[str, str]:
+    """Map sex code -> label (the published vocabulary, else ``respondents.yaml``), ``all``."""
+    own = _vocabulary_labels(published, "sexes", lang)
+    return {**(own or load_respondent_schema().sex_labels(lang)), TOTAL: t("all_sexes", lang)}
 
 
-def domain_label(domain: str, lang: str | None = None) -> str:
-    """The name of a factor domain (``domain_<code>`` in ``data_schema/i18n.yaml``), else the code.
+def domain_labels(published: object = None, lang: str | None = None) -> dict[str, str]:
+    """Map domain id -> name, in order: the instrument's declared domains as published, else
+    the four CTC domains (``domain_<id>`` in ``data_schema/i18n.yaml``)."""
+    declared = _run_info(published).get("domains") or []
+    if declared:
+        return {d["id"]: _text_of(d.get("label"), lang) or d["id"] for d in declared}
+    return {d: t(f"domain_{d}", lang) for d in ("community", "family", "school", "individual")}
+
+
+def domain_label(domain: str, lang: str | None = None, *, published: object = None) -> str:
+    """The name of a factor domain (declared by the instrument, else ``domain_<code>`` in
+    ``data_schema/i18n.yaml``), else the code.
 
     >>> domain_label("family", "en"), domain_label("elsewhere", "en")
     ('Family', 'elsewhere')
     """
+    declared = domain_labels(published, lang) if published is not None else {}
+    if domain in declared:
+        return declared[domain]
     key = f"domain_{domain}"
     return t(key, lang) if has_text(key) else domain
+
+
+def _run_info(published: object) -> dict:
+    """``run_info`` of a :class:`Published`, or of an aggregate table read by ``load_published``
+    (which carries it in ``attrs``); ``{}`` otherwise."""
+    if isinstance(published, Published):
+        return published.run_info
+    if isinstance(published, pd.DataFrame):
+        return published.attrs.get("run_info") or {}
+    return {}
+
+
+def _vocabulary_labels(published: object, key: str, lang: str | None) -> dict[str, str]:
+    entries = (_run_info(published).get("respondents") or {}).get(key) or []
+    return {str(e["code"]): _text_of(e.get("label"), lang) or str(e["code"]) for e in entries}
 
 
 def rule_labels(published: Published, lang: str | None = None) -> dict[str, str]:

@@ -9,10 +9,12 @@ suppressed values show the marker "–" and the table its footnote.
 from __future__ import annotations
 
 import pandas as pd
+from IPython.display import Markdown
 
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.publish.read import Published
 from ctc_helpers.views.frames import areas_frame, breakdown_frame, profile_frame
+from ctc_helpers.views.instrument import missing_note
 from ctc_helpers.views.labels import area_name, grade_labels, rule_labels, sex_labels
 from ctc_helpers.views.numbers import format_count, format_pct, format_points
 from ctc_helpers.views.tables import (
@@ -37,14 +39,19 @@ __all__ = [
 
 def profile_table(
     published: Published, *, kind: str, area: str, wave: int, lang: str | None = None
-) -> DisplayTable:
+) -> DisplayTable | Markdown:
     """The numbers behind :func:`ctc_helpers.plots.profile.plot_profile` (and the behaviour totals).
+
+    An instrument without the measures of ``kind`` (no factor scales, no behaviours) gives the
+    note saying so instead (:func:`ctc_helpers.views.instrument.missing_note`).
 
     Columns: domain, measure, the area's share with its 95 % interval and ``n``, the city's share
     and the difference in percentage points with its verdict (area reports), the previous wave's
     share and the verdict on the change.
     """
     lang = check_language(lang)
+    if (note := missing_note(published, kind, lang)) is not None:
+        return note
     frame = profile_frame(
         published.aggregates, published.comparisons, kind=kind, area=area, wave=wave,
         measures=published.measures, lang=lang,
@@ -96,6 +103,8 @@ def breakdown_table(
 ) -> DisplayTable:
     """The numbers behind :func:`ctc_helpers.plots.profile.plot_behaviours`: one column per grade or sex."""
     lang = check_language(lang)
+    if (note := missing_note(published, kind, lang)) is not None:
+        return note
     frame = breakdown_frame(
         published.aggregates, kind=kind, area=area, wave=wave, by=by,
         measures=published.measures, lang=lang,
@@ -112,9 +121,12 @@ def breakdown_table(
 
 def areas_table(
     published: Published, *, kind: str, wave: int, lang: str | None = None
-) -> DisplayTable:
-    """Every area's share of each measure of ``kind``: the numbers behind the area chart."""
+) -> DisplayTable | Markdown:
+    """Every area's share of each measure of ``kind``: the numbers behind the area chart (the
+    note of :func:`ctc_helpers.views.instrument.missing_note` when the instrument lacks them)."""
     lang = check_language(lang)
+    if (note := missing_note(published, kind, lang)) is not None:
+        return note
     frame = areas_frame(
         published.aggregates, kind=kind, wave=wave, areas=published.areas,
         measures=published.measures, lang=lang,
@@ -147,7 +159,7 @@ def participation_table(
         frame = _by_place(scope, published, area=area, lang=lang)
         notes = () if _enrolment_known(scope) else (t("report_note_no_enrolment", lang),)
     elif by == "grade":
-        frame = _by_grade_and_sex(rows.loc[rows["area"].eq(area)], lang=lang)
+        frame = _by_grade_and_sex(rows.loc[rows["area"].eq(area)], published, lang=lang)
     else:
         raise ValueError(f"by is {by!r}; choose 'school' or 'grade'.")
     return display_table(frame, lang=lang, min_cell=published.min_cell, notes=notes)
@@ -199,9 +211,10 @@ def _by_place(rows: pd.DataFrame, published: Published, *, area: str, lang: str)
     return pd.DataFrame(columns)
 
 
-def _by_grade_and_sex(rows: pd.DataFrame, *, lang: str) -> pd.DataFrame:
+def _by_grade_and_sex(rows: pd.DataFrame, published: Published, *, lang: str) -> pd.DataFrame:
     rows = rows.loc[rows["school"].eq(TOTAL)]
-    grades, sexes = grade_labels(lang), sex_labels(lang)
+    grades = grade_labels(lang, published=published)
+    sexes = sex_labels(lang, published=published)
     rows = rows.loc[rows["grade"].isin(grades) & rows["sex"].isin(sexes)]
     counts = rows["n_valid"] if "n_valid" in rows.columns else rows["n"]
     cells = rows.assign(
@@ -217,15 +230,18 @@ def _by_grade_and_sex(rows: pd.DataFrame, *, lang: str) -> pd.DataFrame:
 
 def screening_table(
     published: Published, *, area: str, wave: int, lang: str | None = None
-) -> DisplayTable:
+) -> DisplayTable | Markdown:
     """Questionnaires flagged by each validity rule, by grade: ``count (share)``.
 
     The first row gives the questionnaires screened in each grade, the last (``any_excluded``)
-    those excluded by at least one rule.
+    those excluded by at least one rule. An instrument without validity rules gives the note
+    that no screening was done.
     """
     lang = check_language(lang)
+    if (note := missing_note(published, "screening", lang)) is not None:
+        return note
     log = published.screening_log
-    grades = grade_labels(lang)
+    grades = grade_labels(lang, published=published)
     rows = log.loc[log["wave"].eq(wave) & log["area"].eq(area) & log["grade"].isin(grades)]
     hidden = rows["suppressed"].astype(bool)
     share = rows["n_flagged"] / rows["n_respondents"].where(rows["n_respondents"] > 0)

@@ -24,6 +24,7 @@ from ctc_helpers.config.glossary import load_glossary
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.publish.read import Published
 from ctc_helpers.views.escape import escape_markdown, markdown_text
+from ctc_helpers.views.instrument import instrument_title, language_note
 from ctc_helpers.views.labels import area_name, has_text, rule_labels
 from ctc_helpers.views.tables import DisplayTable, column_label
 from ctc_helpers.vocab import CITY
@@ -89,6 +90,8 @@ def report_header(
     purpose = markdown_text(f"report_{phase}_purpose", lang, area=name, wave=wave)
     banner = synthetic_banner(published.run_info, lang)
     notice = f"\n\n{banner.data}" if banner is not None else ""
+    language = language_note(published, lang)  # the instrument is not written in ``lang``
+    notice += f"\n\n{language.data}" if language is not None else ""
     return Markdown(f"# {title}\n\n{purpose}{notice}")
 
 
@@ -103,10 +106,24 @@ def synthetic_banner(run_info: dict[str, Any], lang: str | None = None) -> HTML 
     )
 
 
-def glossary_table(lang: str | None = None) -> DisplayTable:
-    """The glossary (``data_schema/glossary.yaml``) as a two-column table."""
+def glossary_table(lang: str | None = None, *, published: Published | None = None) -> DisplayTable:
+    """The glossary (``data_schema/glossary.yaml``) as a two-column table.
+
+    With ``published``, the instrument's own glossary entries (``glossary:`` of the instrument
+    file, published in ``run_info.json``) come first; a default term of the same name (case
+    ignored) is replaced by the instrument's.
+    """
     lang = check_language(lang)
-    terms = load_glossary(lang)
+    terms = load_glossary(lang).loc[:, ["term", "definition"]]
+    own = pd.DataFrame(
+        [
+            {"term": text_of(e["term"], lang), "definition": text_of(e["definition"], lang)}
+            for e in (published.glossary if published is not None else [])
+        ],
+        columns=["term", "definition"],
+    )
+    replaced = terms["term"].str.casefold().isin(set(own["term"].str.casefold()))
+    terms = pd.concat([own, terms.loc[~replaced]], ignore_index=True)
     frame = pd.DataFrame(
         {
             column_label("term", lang): terms["term"],
@@ -129,6 +146,9 @@ def methods_appendix(published: Published, lang: str | None = None) -> Markdown:
         "\n".join(f"    - {escape_markdown(label)}" for label in rules.values())
         or f"    - {t('report_methods_no_rules', lang)}"
     )
+    if not published.has("screening"):  # the instrument has no validity rules (issue 16)
+        title = instrument_title(published, lang)
+        rule_lines = markdown_text("instrument_no_screening", lang, title=title)
     lines = [
         markdown_text(
             "report_methods_instrument",
@@ -143,9 +163,11 @@ def methods_appendix(published: Published, lang: str | None = None) -> Markdown:
             version=_versions_text(info.get("cutpoint_version", ""), lang),
             methods=methods,
             reference=references,
-        ),
+        )
+        if published.has("factors")  # no factor scales (issue 16): no cut points to describe
+        else "",
         t("report_methods_suppression", lang, min_n=published.min_cell),
-        t("report_methods_screening", lang),
+        t("report_methods_screening", lang) if published.has("screening") else "",
         rule_lines,
         t("report_methods_statistics", lang),
         t("report_methods_glossary", lang),
