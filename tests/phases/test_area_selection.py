@@ -1,0 +1,81 @@
+"""Area selection for a first CTC start (phases/area_selection.py): criteria computed by hand on
+a small table, points and ranking, readiness file checks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ctc_helpers.errors import ConfigError
+from ctc_helpers.phases.area_selection import load_readiness, rank_areas, tercile_points
+
+# area -> (risk share 2025, risk share 2023, protective share, behaviour share, n)
+AREAS = {
+    "all": (0.20, 0.20, 0.70, 0.10, 1000),
+    "a": (0.30, 0.20, 0.60, 0.15, 300),
+    "b": (0.20, 0.22, 0.70, 0.10, 400),
+    "c": (0.10, 0.10, 0.80, 0.05, 300),
+    "tiny": (None, None, None, None, 4),
+}
+
+
+def _aggregates() -> pd.DataFrame:
+    rows = []
+    for area, (risk, risk_before, protection, behaviour, n) in AREAS.items():
+        for wave, measure, kind, pct in [
+            (2025, "r1", "risk", risk), (2023, "r1", "risk", risk_before),
+            (2025, "p1", "protective", protection), (2025, "b1", "behaviour", behaviour),
+            (2025, "b2", "behaviour", 0.5),
+        ]:  # fmt: skip
+            rows.append(
+                {"wave": wave, "area": area, "grade": "all", "sex": "all", "measure": measure,
+                 "measure_kind": kind, "n": n, "pct": pct, "suppressed": pct is None}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_criteria_points_and_rank_by_hand():
+    readiness = pd.DataFrame({"area": ["a", "b", "c"], "readiness": [2, 5, 3], "note": ""})
+    ranked = rank_areas(_aggregates(), wave=2025, behaviours=["b1"], readiness=readiness)
+    by = ranked.set_index("area")
+    assert by.loc["a", "risk_diff"] == pytest.approx(0.10)
+    assert by.loc["c", "protection_diff"] == pytest.approx(0.10)
+    assert by.loc["a", "behaviour_diff"] == pytest.approx(0.05)  # b2 (not a priority) left out
+    assert by.loc["b", "risk_change"] == pytest.approx(-0.02)
+    # a: risk 2, protection 2, behaviour 2, change 2, n 1 (ties with c), readiness 0 -> 9
+    # b: risk 1, protection 1, behaviour 1, change 0, n 2, readiness 2 -> 7
+    # c: 0 + 0 + 0 + 1 + 1 + readiness 1 -> 3
+    assert by.loc[["a", "b", "c"], "score"].tolist() == [9, 7, 3]
+    assert ranked["area"].tolist()[:3] == ["a", "b", "c"]
+    assert by.loc["tiny", "status"] == "too_few" and pd.isna(by.loc["tiny", "rank"])
+    assert set(ranked["behaviours"]) == {"b1"}
+
+
+def test_without_behaviours_every_behaviour_counts_and_readiness_is_blank():
+    ranked = rank_areas(_aggregates(), wave=2025).set_index("area")
+    assert ranked.loc["a", "behaviour_diff"] == pytest.approx(0.025)
+    assert ranked["readiness"].isna().all() and (ranked["points_readiness"] == 0).all()
+
+
+def test_tercile_points_favour_need_and_ties():
+    assert tercile_points(pd.Series([3.0, 1.0, 2.0])).tolist() == [2, 0, 1]
+    assert tercile_points(pd.Series([3.0, 1.0, 2.0]), higher_is_need=False).tolist() == [0, 2, 1]
+    assert tercile_points(pd.Series([1.0, 1.0, float("nan")])).tolist() == [2, 2, 0]
+
+
+def test_readiness_file_is_read_and_checked(tmp_path):
+    good = tmp_path / "readiness.csv"
+    good.write_text("area,readiness,note\na,4,Skolan med\nb,2,\n", encoding="utf-8")
+    table = load_readiness(good, areas=["a", "b"])
+    assert table["readiness"].tolist() == [4, 2] and table["note"].tolist()[0] == "Skolan med"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("area,readiness\na,6\nx,3\na,2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_readiness(bad, areas=["a", "b"], lang="en")
+    message = str(caught.value)
+    assert "bad.csv, row 2, column readiness: '6'" in message
+    assert "row 3, column area: the area 'x'" in message and "'a' is on several rows" in message
+    no_column = tmp_path / "cols.csv"
+    no_column.write_text("area,score\na,3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="kolumnen readiness saknas"):
+        load_readiness(no_column, lang="sv")
