@@ -79,3 +79,32 @@ def test_readiness_file_is_read_and_checked(tmp_path):
     no_column.write_text("area,score\na,3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="kolumnen readiness saknas"):
         load_readiness(no_column, lang="sv")
+
+
+def test_view_gives_the_frame_and_texts_in_both_languages(tmp_path):
+    from ctc_helpers.publish.read import load_published
+    from ctc_helpers.views.area_selection import (
+        area_selection,
+        area_selection_parts,
+        area_selection_table,
+    )
+    from tests.fake_published import write_fake_published
+
+    write_fake_published(tmp_path / "data")
+    pub = load_published(tmp_path / "data")
+    readiness = tmp_path / "readiness.csv"
+    readiness.write_text("area,readiness,note\nnorra-hamnen,4,\n", encoding="utf-8")
+    en = area_selection(pub, wave=2025, readiness_file=readiness, lang="en")
+    sv = area_selection(pub, wave=2025, lang="sv")
+    assert set(en.frame["area"]) == {"norra-hamnen", "soderdalen", "lillby"}
+    assert en.frame.set_index("area").loc["norra-hamnen", "name"] == "Norra Hamnen"
+    assert en.frame.set_index("area").loc["lillby", "status"] == "too_few"
+    assert "Avoid labelling an area" in en.cautions[0] and "Readiness matters" in en.cautions[1]
+    assert "Undvik att peka ut" in sv.cautions[0] and sv.title.startswith("Var börja")
+    table = area_selection_table(en, lang="en").frame.set_index("Area")
+    assert table.loc["Norra Hamnen", "Readiness (1–5)"] == "4 (2)"
+    assert table.loc["Söderdalen", "Readiness (1–5)"] == "not entered"
+    assert table.loc["Lillby", "Score"] == "–"
+    assert area_selection_parts(pub, area="norra-hamnen", wave=2025, lang="en") == ()
+    parts = area_selection_parts(pub, area="all", wave=2025, lang="sv")
+    assert len(parts) == 3 and "Var börja" in parts[0].data
