@@ -91,6 +91,8 @@ def _build_cache(config: RunConfig, instrument: Any, schema: Any, folder: Path) 
         list(config.survey_files), instrument=instrument, areas=config.areas_file
     )
     frozen = load_cutpoints(config.cutpoints_file) if config.cutpoints_file else None
+    if frozen is None:
+        _check_baseline(config, instrument, ingested.data["wave"])
     scored, cutpoints = prepare_scored(ingested.data, instrument, cutpoints=frozen)
     areas = list(config.area_names)
     tables = {
@@ -112,6 +114,31 @@ def _build_cache(config: RunConfig, instrument: Any, schema: Any, folder: Path) 
         "quarantine_rows": int(ingested.report.get("rows_quarantined", 0)),
     }
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _check_baseline(config: RunConfig, instrument: Any, waves: pd.Series) -> None:
+    """Stop (exit 2) when percentile cut points need a baseline wave that is not in the data.
+
+    Raises
+    ------
+    ConfigError
+        Naming the instrument's ``defaults: cutpoints: reference``, the run file's keys that fix
+        it (``data: survey:``, ``data: cutpoints:``) and the waves present, in the run's language.
+    """
+    from ctc_helpers.i18n import t
+
+    if not any(f.cutpoint.get("method") == "percentile" for f in instrument.factors):
+        return
+    reference = (instrument.defaults.get("cutpoints") or {}).get("reference")
+    wanted = reference.get("wave") if isinstance(reference, Mapping) else None
+    wanted = (
+        [] if wanted is None else list(wanted) if isinstance(wanted, list | tuple) else [wanted]
+    )
+    present = sorted(int(w) for w in pd.unique(waves.dropna()))
+    if wanted and not {int(w) for w in wanted} & set(present):
+        where = f"{config.path or 'run.yaml'} ({config.instrument_file.name})"
+        text = t("project_baseline_absent", config.lang, wave=wanted, present=present)
+        raise ConfigError(f"{where}: {text}")
 
 
 def _participation(scored: pd.DataFrame, schema: Any, enrolment_file: Path | None) -> pd.DataFrame:
