@@ -17,7 +17,7 @@ from ctc_helpers.survey.compare import TOO_FEW
 from ctc_helpers.views.escape import markdown_text
 from ctc_helpers.views.labels import grade_labels, measure_labels
 from ctc_helpers.views.numbers import format_pct, format_points
-from ctc_helpers.views.tables import DisplayTable, display_table
+from ctc_helpers.views.tables import QUIET_MARK, DisplayTable, display_table
 
 __all__ = [
     "explain_not_comparable",
@@ -152,15 +152,35 @@ def change_display(
             for d, lo, hi in frame[["diff", "diff_low", "diff_high"]].itertuples(index=False)
         ]
         columns[t("followup_col_assessment_since", lang, wave=years[name])] = [
-            _judgement(a, c, lang)
-            for a, c in zip(frame["assessment"], frame["change"], strict=True)
+            _verdict(a, c, lo, hi, lang)
+            for a, c, lo, hi in frame[["assessment", "change", "diff_low", "diff_high"]].itertuples(
+                index=False
+            )
         ]
-    return display_table(
-        pd.DataFrame(columns),
-        lang=lang,
-        min_cell=min_cell,
-        notes=(t("followup_change_note", lang),),
+    adjusted = any(
+        _excludes_zero_but_unclear(f["change"], f["diff_low"], f["diff_high"]).any()
+        for name, f in by_reference.items()
+        if name in shown
     )
+    notes = (t("followup_change_note", lang),)
+    notes += (t("followup_adjusted_note", lang),) if adjusted else ()
+    return display_table(pd.DataFrame(columns), lang=lang, min_cell=min_cell, notes=notes)
+
+
+def _excludes_zero_but_unclear(change, low, high):
+    """No clear change by the Holm-adjusted test although the unadjusted interval excludes 0."""
+    return pd.Series(change).eq("no_clear_change").to_numpy() & (
+        (pd.Series(low).to_numpy() > 0) | (pd.Series(high).to_numpy() < 0)
+    )
+
+
+def _verdict(assessment: str, change: str, low: float, high: float, lang: str) -> str:
+    """The assessment beside its interval: the quiet mark for no clear change, and words saying
+    that the adjusted test decides when the (unadjusted) interval shown excludes 0."""
+    if change == "no_clear_change" and assessment in ("no_clear_change", "better", "worse"):
+        unclear = bool(_excludes_zero_but_unclear([change], [low], [high])[0])
+        return t("followup_not_clear_adjusted", lang) if unclear else QUIET_MARK
+    return _judgement(assessment, change, lang)
 
 
 def _pct_cells(values: pd.Series, lang: str) -> list[str]:

@@ -49,9 +49,11 @@ def profile_frame(
     -------
     pandas.DataFrame
         Columns ``measure, label, measure_kind, domain, domain_label, pct, ci_low, ci_high, n,
-        suppressed, pct_city, city_suppressed, diff_city, change_city, pct_previous,
-        previous_suppressed, diff_previous, change_previous, previous_wave``; ``pct_city`` and
-        ``diff_city`` are NaN for the city itself. Proportions 0..1, unrounded.
+        suppressed, pct_city, city_suppressed, pct_rest, diff_city, change_city, pct_previous,
+        previous_suppressed, diff_previous, change_previous, previous_wave``; ``pct_rest`` is the
+        rest of the city (the city without the area), the reference ``diff_city`` is taken
+        against (:func:`ctc_helpers.survey.compare.compare_to_city`); ``pct_city``, ``pct_rest``
+        and ``diff_city`` are NaN for the city itself. Proportions 0..1, unrounded.
     """
     kinds = _kinds_for(kind, measures)
     previous = previous_wave_of(aggregates, wave)
@@ -71,7 +73,7 @@ def profile_frame(
         composites = set(measures.loc[measures["group"].eq(kind), "measure"])
         frame = frame.loc[frame["measure_kind"].ne("composite") | frame["measure"].isin(composites)]
     if area == CITY:
-        frame = frame.assign(pct_city=np.nan, diff_city=np.nan, change_city="")
+        frame = frame.assign(pct_city=np.nan, pct_rest=np.nan, diff_city=np.nan, change_city="")
     frame = frame.assign(
         suppressed=frame["suppressed"].astype(bool) | frame["pct"].isna(),
         change_city=frame["change_city"].fillna(""),
@@ -106,16 +108,27 @@ def _previous_series(
 
 
 def _comparison_columns(comparisons: pd.DataFrame | None, *, area: str, wave: int) -> pd.DataFrame:
-    columns = ["measure", "diff_city", "change_city", "diff_previous", "change_previous"]
+    columns = [
+        "measure",
+        "pct_rest",
+        "diff_city",
+        "change_city",
+        "diff_previous",
+        "change_previous",
+    ]
+    numbers = {"pct_rest": float, "diff_city": float, "diff_previous": float}
     if comparisons is None or comparisons.empty:
-        return pd.DataFrame(columns=columns).astype({"diff_city": float, "diff_previous": float})
+        return pd.DataFrame(columns=columns).astype(numbers)
     rows = select_rows(comparisons, wave=wave, area=area)
+    if "pct_rest" not in rows.columns:
+        rows = rows.assign(pct_rest=np.nan)
     parts = [
-        rows.loc[rows["comparison"].eq(name), ["measure", "diff", "change"]].rename(
+        rows.loc[rows["comparison"].eq(name), ["measure", "pct_rest", "diff", "change"]].rename(
             columns={"diff": f"diff_{suffix}", "change": f"change_{suffix}"}
         )
         for name, suffix in (("city", "city"), ("previous_wave", "previous"))
     ]
+    parts[1] = parts[1].drop(columns="pct_rest")
     return parts[0].merge(parts[1], on="measure", how="outer").loc[:, columns]
 
 

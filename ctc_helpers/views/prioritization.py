@@ -20,6 +20,7 @@ from ctc_helpers.views.escape import escape_markdown, markdown_text
 from ctc_helpers.views.labels import measure_labels
 from ctc_helpers.views.numbers import format_count, format_pct, format_points
 from ctc_helpers.views.tables import (
+    QUIET_MARK,
     DisplayTable,
     change_text,
     column_label,
@@ -34,6 +35,7 @@ __all__ = [
     "explain_reasons",
     "priority_note",
     "priority_table",
+    "reason_list",
     "choice_table",
     "choice_note",
 ]
@@ -165,6 +167,8 @@ def _verdict(versus: pd.DataFrame, comparison: str, behaviour: str, lang: str) -
 
 def priority_note(ranked: pd.DataFrame, lang: str | None = None) -> Markdown | None:
     """A note when factors (or the whole area) have too few answers to be judged; else ``None``."""
+    if ranked.empty:  # an instrument without factor scales; the report's header says so
+        return None
     too_few = ranked["status"].eq("too_few")
     if too_few.all():
         return Markdown(f"**{t('report_prio_all_too_few', lang)}**")
@@ -180,10 +184,14 @@ def priority_table(
     kind: str = "risk",
     lang: str | None = None,
     min_cell: int = 10,
+    with_reasons: bool = True,
 ) -> DisplayTable:
     """The ranked factors of one kind with every criterion, the suggestion and its reason.
 
-    ``ranked`` is the output of :func:`ctc_helpers.phases.prioritization.rank_factors`.
+    ``ranked`` is the output of :func:`ctc_helpers.phases.prioritization.rank_factors`. The
+    difference from the city carries its interval, and the quiet mark when it is not clear.
+    ``with_reasons=False`` leaves out the reason column (the report shows it as a list under the
+    table, :func:`reason_list`, so that the table fits a 962 px column and A4).
     """
     lang = check_language(lang)
     rows = ranked.loc[ranked["kind"].eq(kind)]
@@ -193,25 +201,17 @@ def priority_table(
     columns = {
         column_label("rank", lang): rows["rank"].map(lambda r: "" if pd.isna(r) else str(int(r))),
         column_label("measure", lang): rows["factor"].map(lambda f: labels.get(f, f)),
-        column_label("id", lang): rows["factor"],
         column_label(f"share_{kind}", lang): masked_cells(rows["pct"], hidden, format_pct, lang),
     }
     if rows["pct_city"].notna().any() and rows["diff"].notna().any():
         columns[t("city", lang)] = rows["pct_city"].map(lambda v: format_pct(v, lang))
         columns[column_label("diff_interval", lang)] = [
-            marker
-            if h
-            else with_verdict(
-                format_points(d, lang), f"{format_points(lo, lang)} … {format_points(hi, lang)}"
+            marker if h else _difference_text(d, lo, hi, c, lang)
+            for d, lo, hi, c, h in zip(
+                rows["diff"], rows["diff_low"], rows["diff_high"], rows["clear"], hidden,
+                strict=True,
             )
-            for d, lo, hi, h in zip(
-                rows["diff"], rows["diff_low"], rows["diff_high"], hidden, strict=True
-            )
-        ]
-        columns[column_label("clear", lang)] = [
-            marker if h else t("report_yes" if c else "report_no", lang)
-            for c, h in zip(rows["clear"], hidden, strict=True)
-        ]
+        ]  # fmt: skip
         columns[column_label("grades", lang)] = [
             marker if h else f"{k} / {m}"
             for k, m, h in zip(
@@ -233,9 +233,39 @@ def priority_table(
     columns[column_label("suggested", lang)] = rows["suggested"].map(
         lambda s: t("report_yes", lang) if s else ""
     )
-    columns[column_label("reason", lang)] = explain_reasons(rows, lang, measures=measures)
+    if with_reasons:
+        columns[column_label("reason", lang)] = explain_reasons(rows, lang, measures=measures)
     notes = (t("report_note_interval", lang), t("report_prio_note_youth", lang))
     return display_table(pd.DataFrame(columns), lang=lang, min_cell=min_cell, notes=notes)
+
+
+def _difference_text(diff: float, low: float, high: float, clear: bool, lang: str) -> str:
+    """``"+24 (+14 till +34)"``, the report's one notation of a difference with its interval;
+    the quiet mark when the difference is not clear (the test decides, see the footnote)."""
+    word = t("followup_interval_to", lang)
+    text = f"{format_points(diff, lang)} ({format_points(low, lang)} {word} {format_points(high, lang)})"
+    return text if clear else f"{text} {QUIET_MARK}"
+
+
+def reason_list(
+    ranked: pd.DataFrame,
+    measures: pd.DataFrame | None = None,
+    *,
+    kind: str = "risk",
+    lang: str | None = None,
+) -> Markdown:
+    """The reasons of :func:`priority_table` as a numbered list under it (rank, factor, reason),
+    so that the table keeps to its numbers and fits the page."""
+    lang = check_language(lang)
+    rows = ranked.loc[ranked["kind"].eq(kind)]
+    labels = measure_labels(measures, lang) if measures is not None else {}
+    reasons = explain_reasons(rows, lang, measures=measures)
+    lines = [
+        f"- **{'' if pd.isna(r) else f'{int(r)}. '}{escape_markdown(labels.get(f, f))}:** "
+        f"{escape_markdown(reason)}"
+        for r, f, reason in zip(rows["rank"], rows["factor"], reasons, strict=True)
+    ]
+    return Markdown(f"**{t('report_col_reason', lang)}**\n\n" + "\n".join(lines))
 
 
 def choice_table(

@@ -45,9 +45,10 @@ def profile_table(
     An instrument without the measures of ``kind`` (no factor scales, no behaviours) gives the
     note saying so instead (:func:`ctc_helpers.views.instrument.missing_note`).
 
-    Columns: domain, measure, the area's share with its 95 % interval and ``n``, the city's share
-    and the difference in percentage points with its verdict (area reports), the previous wave's
-    share and the verdict on the change.
+    Columns: domain, measure, the area's share with its 95 % interval and ``n``, the share in the
+    rest of the city (the city without the area: the reference of the test) and the difference in
+    percentage points with its verdict (area reports), the previous wave's share and the verdict
+    on the change. "No clear difference" is the quiet mark, explained once under the table.
     """
     lang = check_language(lang)
     if (note := missing_note(published, kind, lang)) is not None:
@@ -67,9 +68,12 @@ def profile_table(
         ],
         column_label("n", lang): masked_cells(frame["n"], hidden, format_count, lang),
     }
-    if area != CITY:
-        columns[t("city", lang)] = masked_cells(
-            frame["pct_city"], frame["city_suppressed"].fillna(False).astype(bool), format_pct, lang
+    if area != CITY:  # the reference the difference is taken against: the rest of the city
+        columns[column_label("rest_city", lang)] = masked_cells(
+            frame["pct_rest"],
+            frame["city_suppressed"].fillna(False).astype(bool) | frame["pct_rest"].isna(),
+            format_pct,
+            lang,
         )
         columns[column_label("diff_city", lang)] = [
             with_verdict(format_points(d, lang), change_text(c, lang, versus_city=True))

@@ -24,8 +24,14 @@ from ctc_helpers.config.glossary import load_glossary
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.publish.read import Published
 from ctc_helpers.views.escape import escape_markdown, markdown_text
-from ctc_helpers.views.instrument import instrument_title, language_note
+from ctc_helpers.views.instrument import (
+    FACTOR_REPORTS,
+    instrument_title,
+    language_note,
+    missing_note,
+)
 from ctc_helpers.views.labels import area_name, has_text, rule_labels
+from ctc_helpers.views.summary import anchor
 from ctc_helpers.views.tables import DisplayTable, column_label
 from ctc_helpers.vocab import CITY
 
@@ -67,14 +73,16 @@ def section(
 ) -> Markdown:
     """A section: heading ``report_<key>`` and paragraph ``report_<key>_text``.
 
-    For the city report (``area == "all"``) the paragraph ``report_<key>_city_text`` is used when
+    An anchor (:func:`ctc_helpers.views.summary.anchor`) precedes the heading, for the table of
+    contents. For the city report (``area == "all"``) the paragraph ``report_<key>_city_text`` is used when
     it exists. ``values`` fill the ``{placeholders}`` of both texts.
     """
     text_key = f"report_{key}_city_text" if area == CITY else f"report_{key}_text"
     text_key = text_key if has_text(text_key) else f"report_{key}_text"
     title = markdown_text(f"report_{key}", lang, **values)
     body = markdown_text(text_key, lang, **values) if has_text(text_key) else ""
-    return Markdown(f"{'#' * level} {title}\n\n{body}".rstrip())
+    target = f'<a id="{anchor(key)}"></a>\n\n'  # the table of contents links here
+    return Markdown(f"{target}{'#' * level} {title}\n\n{body}".rstrip())
 
 
 def report_header(
@@ -92,6 +100,8 @@ def report_header(
     notice = f"\n\n{banner.data}" if banner is not None else ""
     language = language_note(published, lang)  # the instrument is not written in ``lang``
     notice += f"\n\n{language.data}" if language is not None else ""
+    missing = missing_note(published, "factors", lang) if phase in FACTOR_REPORTS else None
+    notice += f"\n\n**{missing.data}**" if missing is not None else ""
     return Markdown(f"# {title}\n\n{purpose}{notice}")
 
 

@@ -24,6 +24,7 @@ from ctc_helpers.views.numbers import format_pct
 
 __all__ = [
     "KEEP_TOGETHER",
+    "QUIET_MARK",
     "DisplayTable",
     "html_table",
     "text_table",
@@ -90,14 +91,23 @@ def html_table(frame: pd.DataFrame) -> str:
 
 
 # A number as the reports write it: "12", "−5", "+3", "1 234", "12,5 %", "29–33 %",
-# "2 (0,6 %)", "36 % → 79 %", or the suppression marker; such cells are right-aligned.
-_NUMBER = re.compile(r"^[−+\-]?[\d\s\u00a0\u202f,.%–()→−+\-]*\d[\d\s\u00a0\u202f,.%–()→−+\-]*$|^–$")
+# "2 (0,6 %)", "36 % → 79 %", "+3 ◦", or the suppression marker; such cells are right-aligned.
+_NUMBER = re.compile(
+    r"^[−+\-]?[\d\s\u00a0\u202f,.%–()→−+\-]*\d[\d\s\u00a0\u202f,.%–()→−+\-]*( ◦)?$|^–$"
+)
+
+QUIET_MARK = "◦"
+"""The quiet mark of "no clear difference": shown after the number, grey, explained once below
+the table (:func:`display_table`), so that the few clear differences stand out."""
 
 
 def _cell(value: Any) -> str:
-    """A ``<td>``: text left-aligned, numbers (class ``ctc-num``) right-aligned."""
-    number = not _missing(value) and bool(_NUMBER.match(str(value).strip()))
-    opening = '<td class="ctc-num">' if number else "<td>"
+    """A ``<td>``: text left-aligned, numbers (class ``ctc-num``) right-aligned; a cell ending
+    in the quiet mark is grey (class ``ctc-quiet``)."""
+    text = "" if _missing(value) else str(value).strip()
+    classes = ["ctc-num"] if text and _NUMBER.match(text) else []
+    classes += ["ctc-quiet"] if text.endswith(QUIET_MARK) else []
+    opening = f'<td class="{" ".join(classes)}">' if classes else "<td>"
     return f"{opening}{_escape(value, keep_together=True)}</td>"
 
 
@@ -136,10 +146,14 @@ def _escape(value: Any, *, keep_together: bool = False) -> str:
 def display_table(
     frame: pd.DataFrame, *, lang: str | None = None, min_cell: int = 10, notes: tuple[str, ...] = ()
 ) -> DisplayTable:
-    """Wrap a display frame; adds the suppression footnote when a cell shows the marker."""
+    """Wrap a display frame; adds the suppression footnote when a cell shows the marker, and
+    the quiet mark's footnote when a cell ends with :data:`QUIET_MARK`."""
     marker = t("suppressed_marker", lang)
-    shows_marker = bool(frame.astype(str).eq(marker).to_numpy().any())
+    cells = frame.astype(str)
+    shows_marker = bool(cells.eq(marker).to_numpy().any())
     footnote = (f"{marker} {t('suppressed_note', lang, min_n=min_cell)}",) if shows_marker else ()
+    if bool(cells.apply(lambda column: column.str.endswith(QUIET_MARK)).to_numpy().any()):
+        footnote += (f"{QUIET_MARK} {t('report_quiet_note', lang)}",)
     return DisplayTable(frame.reset_index(drop=True), footnote + tuple(notes))
 
 
@@ -186,9 +200,12 @@ def column_label(key: str, lang: str, **values: object) -> str:
 
 def change_text(code: str, lang: str, *, versus_city: bool) -> str:
     """A comparison's verdict in words (``increase`` -> "clearly higher" against the city,
-    "increase" between waves); an unknown code is shown as it is, ``""`` stays empty."""
+    "increase" between waves); ``no_clear_change`` is the quiet mark (:data:`QUIET_MARK`); an
+    unknown code is shown as it is, ``""`` stays empty."""
     if not code:
         return ""
+    if code == "no_clear_change":
+        return QUIET_MARK
     key = f"report_vs_city_{code}" if versus_city and code != "too_few" else f"change_{code}"
     return t(key, lang) if has_text(key) else code
 
@@ -196,7 +213,13 @@ def change_text(code: str, lang: str, *, versus_city: bool) -> str:
 def with_verdict(number: str, verdict: str) -> str:
     """A formatted number with its verdict in brackets; either alone when the other is empty.
 
+    The quiet mark follows the number without brackets: ``"+3 ◦"``.
+
     >>> with_verdict("+12", "clearly higher"), with_verdict("", "too few"), with_verdict("+3", "")
     ('+12 (clearly higher)', 'too few', '+3')
+    >>> with_verdict("+3", QUIET_MARK)
+    '+3 ◦'
     """
+    if verdict == QUIET_MARK:
+        return f"{number} {QUIET_MARK}" if number else QUIET_MARK
     return f"{number} ({verdict})" if number and verdict else number or verdict

@@ -433,7 +433,9 @@ def test_change_display(three_waves):
     ]  # fmt: skip
     assert frame.loc["alcohol_30d", ["2021", "2023", "2025"]].tolist() == ["30 %", "25 %", "18 %"]
     assert frame.loc["alcohol_30d", "Bedömning sedan 2021"] == "förbättring (minskning)"
-    assert frame.loc["family_conflict", "Bedömning sedan 2021"] == "ingen tydlig förändring"
+    # no clear change is the quiet mark, explained once in a footnote
+    assert frame.loc["family_conflict", "Bedömning sedan 2021"] == "◦"
+    assert any(note.startswith("◦ ingen tydlig skillnad") for note in table.footnotes)
     assert frame.loc["alcohol_30d", "Skillnad sedan 2021 (procentenheter, 95 % KI)"].startswith(
         "−12 ("
     )
@@ -692,3 +694,20 @@ def test_notebook_runs_for_a_hidden_area_in_its_first_wave(published):
     assert "Det finns ingen tidigare mätning att jämföra med." in text
     assert "86 %" not in text and "86,4" not in text
     assert record["assessments"] == {} and record["clear_trends"] == []
+
+
+def test_change_display_says_the_adjusted_test_decides(three_waves):
+    """An interval that excludes 0 beside "no clear change" (Holm) is said in words, never the
+    quiet mark, and a footnote explains which one decides."""
+    changes = change_table(three_waves, area="norr", wave=2025)
+    unclear = changes["measure"].eq("alcohol_30d") & changes["reference"].eq("baseline")
+    assert changes.loc[unclear, "diff_high"].lt(0).all()  # the interval excludes 0
+    changes = changes.assign(
+        change=changes["change"].mask(unclear, "no_clear_change"),
+        assessment=changes["assessment"].mask(unclear, "no_clear_change"),
+    )
+    table = views.change_display(changes, lang="sv")
+    frame = table.frame.set_index("Mått")
+    assert frame.loc["alcohol_30d", "Bedömning sedan 2021"] == "inte tydlig när alla mått räknas"
+    assert any("Holms korrektion" in note and "Bedömningen är den som gäller" in note
+               for note in table.footnotes)  # fmt: skip

@@ -7,7 +7,7 @@ import pytest
 from ctc_helpers.i18n import t
 from ctc_helpers.publish.read import load_published
 from ctc_helpers.views import profile
-from ctc_helpers.views.numbers import format_pct
+from ctc_helpers.views.numbers import format_pct, format_points
 from ctc_helpers.views.tables import DisplayTable
 from tests.fake_published import write_fake_published
 
@@ -41,11 +41,17 @@ def test_profile_table_values_and_markers(pub, fake):
     frame = table.frame.set_index("Mått")
     expected = _expected_pct(fake, area="norra-hamnen", measure="family_conflict")
     assert frame.loc["Konflikter i familjen", "Norra Hamnen"] == format_pct(expected, "sv")
-    city = _expected_pct(fake, area="all", measure="family_conflict")
-    assert frame.loc["Konflikter i familjen", "Hela kommunen"] == format_pct(city, "sv")
-    assert frame.loc["Konflikter i familjen", "Skillnad mot kommunen (procentenheter)"].endswith(
-        "(tydligt högre)"
+    # the reference shown is the one the difference is taken against: the rest of the city
+    rows = fake.aggregates_unsuppressed.query(
+        "wave == 2025 and grade == 'all' and sex == 'all' and measure == 'family_conflict'"
+    ).set_index("area")
+    rest = (rows.loc["all", "n_flagged"] - rows.loc["norra-hamnen", "n_flagged"]) / (
+        rows.loc["all", "n"] - rows.loc["norra-hamnen", "n"]
     )
+    assert "Hela kommunen" not in frame.columns
+    assert frame.loc["Konflikter i familjen", "Övriga kommunen"] == format_pct(rest, "sv")
+    difference = frame.loc["Konflikter i familjen", "Skillnad mot övriga kommunen (procentenheter)"]
+    assert difference == f"{format_points(expected - rest, 'sv')} (tydligt högre)"
     assert frame.loc[
         "Vänner som använder droger", "Förändring sedan 2023 (procentenheter)"
     ].endswith("(ökning)")

@@ -23,9 +23,12 @@ def pub(fake):
 def test_section_uses_the_city_text_for_the_city():
     area = report.section("risk_profile", "sv", area="norra-hamnen", name="Norra Hamnen").data
     city = report.section("risk_profile", "sv", area="all", name="x").data
-    assert area.startswith("## Riskprofil\n\n") and "romben hela kommunen" in area
+    assert area.startswith('<a id="ctc-risk-profile"></a>\n\n## Riskprofil\n\n')
+    assert "romben hela kommunen" in area
     assert "Områdena jämförs med varandra" in city and "romben" not in city
-    assert report.section("ranking_risk", "en", level=3).data == "### Risk factors in rank order"
+    assert report.section("ranking_risk", "en", level=3).data.endswith(
+        "\n\n### Risk factors in rank order"
+    )
 
 
 def test_heading_and_narrative():
