@@ -23,6 +23,7 @@ from ctc_helpers.dashboard.widgets import (
     remember,
     wire_view,
 )
+from ctc_helpers.dashboard.worksheet import worksheet_box
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.phases.prioritization import rank_factors
@@ -133,4 +134,7 @@ def prioritization_view(data: DashboardData, *, area: str | None = None, lang: s
     def update(_change: Any = None) -> None:
         apply_parts(panel, priorities_parts(data, area=controls[0].value, lang=lang))
 
-    return wire_view(controls, panel, update, t("dash_about_priorities", lang), lang)
+    worksheet = worksheet_box(data, controls[0], lang)
+    return wire_view(
+        controls, panel, update, t("dash_about_priorities", lang), lang, extra=(worksheet,)
+    )
