@@ -16,10 +16,10 @@ count).
 Example: alcohol in åk 9, Norra Hamnen against Solvik, 2021 against 2025 (five lines)::
 
     pub = ctc.load_published("reports/2025/data")
-    ask = dict(measures=["alcohol_30d", "binge_drinking"], grade="ak9")
+    ask = dict(measures=["alcohol_lifetime", "alcohol_30d"], grade="ak9")
     ctc.compare_areas(pub, "norra-hamnen", "solvik", wave=2025, **ask)
     ctc.compare_waves(pub, area="norra-hamnen", wave=2025, previous_wave=2021, **ask)
-    ctc.plot_comparison(ctc.compare_areas(pub, "norra-hamnen", "solvik", wave=2021, **ask))
+    ctc.compare_waves(pub, area="solvik", wave=2025, previous_wave=2021, **ask)
 """
 
 from __future__ import annotations
@@ -309,7 +309,8 @@ def load_scored(config: Any, *, lang: str | None = None) -> pd.DataFrame:
     Parameters
     ----------
     config : RunConfig or str or pathlib.Path
-        The run file (``reports/run.yaml``) or its loaded configuration.
+        The run file (``reports/run.yaml``) or its loaded configuration; or the path of a
+        ``scored.parquet`` of the run's private cache (read as it is).
     lang : str, optional
         Language of the warning (default: ``CTC_LANG``, else Swedish).
 
@@ -323,7 +324,9 @@ def load_scored(config: Any, *, lang: str | None = None) -> pd.DataFrame:
     PrivateDataWarning
         Always: the data are private.
     """
-    run = config if isinstance(config, RunConfig) else load_run_config(config)
     warnings.warn(t("private_rows_warning", lang), PrivateDataWarning, stacklevel=2)
+    if isinstance(config, str | Path) and Path(config).suffix == ".parquet":
+        return pd.read_parquet(config)
+    run = config if isinstance(config, RunConfig) else load_run_config(config)
     prepared = prepare_waves(run)
     return pd.read_parquet(Path(prepared.summary["cache"]) / "scored.parquet")

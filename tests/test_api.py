@@ -146,3 +146,11 @@ def test_load_scored_warns_in_the_chosen_language(tmp_path, monkeypatch):
     assert "Not for publication" in str(caught[0].message)
     with pytest.warns(ctc.PrivateDataWarning, match="Får inte publiceras"):
         ctc.load_scored(Path("run.yaml"), lang="sv")
+
+
+def test_load_scored_reads_a_cached_scored_file_and_warns(tmp_path):
+    rows = pd.DataFrame({"area": ["a"], "flag__truancy": [1.0]})
+    rows.to_parquet(tmp_path / "scored.parquet", index=False)
+    with pytest.warns(ctc.PrivateDataWarning):
+        got = ctc.load_scored(str(tmp_path / "scored.parquet"))
+    pd.testing.assert_frame_equal(got, rows)

@@ -45,11 +45,12 @@ from ctc_helpers.errors import ConfigError
 from ctc_helpers.privacy.suppress import suppress_counts
 from ctc_helpers.stats.distributions import z_value
 from ctc_helpers.stats.intervals import wilson_ci
-from ctc_helpers.vocab import CITY, OUTCOME_KINDS
+from ctc_helpers.vocab import CITY, FACTOR_KINDS, OUTCOME_KINDS
 
 __all__ = [
     "CELLS",
     "LINKS_FILE",
+    "factor_kinds",
     "LINK_COLUMNS",
     "links_for_prepare",
     "local_links",
@@ -417,3 +418,19 @@ def ranking_inputs(published: Any, choices: Any = None) -> dict[str, Any]:
         "research": load_factor_links().table,
         "links": links,
     }
+
+
+def factor_kinds(measures: pd.DataFrame, scored: pd.DataFrame | None = None) -> dict[str, str]:
+    """Factor id -> kind from a measure catalogue (``published.measures``), keeping only the
+    factors that have a ``flag__`` column in ``scored`` when it is given.
+
+    >>> catalogue = pd.DataFrame({"measure": ["a", "b", "c"],
+    ...                           "measure_kind": ["risk", "protective", "behaviour"]})
+    >>> factor_kinds(catalogue), factor_kinds(catalogue, pd.DataFrame(columns=["flag__b"]))
+    ({'a': 'risk', 'b': 'protective'}, {'b': 'protective'})
+    """
+    rows = measures[measures["measure_kind"].isin(FACTOR_KINDS)]
+    kinds = dict(zip(rows["measure"], rows["measure_kind"], strict=True))
+    if scored is None:
+        return kinds
+    return {m: k for m, k in kinds.items() if f"flag__{m}" in scored.columns}

@@ -113,22 +113,23 @@ def _explain(row: dict[str, Any], lang: str) -> str:
 
 
 def behaviour_table(
-    aggregates: pd.DataFrame,
-    comparisons: pd.DataFrame,
-    measures: pd.DataFrame | None = None,
+    published: Any,
     *,
     area: str,
     wave: int,
     behaviours: tuple[str, ...] | list[str],
     lang: str | None = None,
-    min_cell: int = 10,
 ) -> DisplayTable | Markdown:
     """The priority problem behaviours first: share here, in the city, the difference and the
-    change since the previous wave (published rows only); a note when none are named."""
+    change since the previous wave (published rows only); a note when none are named.
+
+    ``published`` is the published folder (:func:`~ctc_helpers.publish.read.load_published`).
+    """
     lang = check_language(lang)
     if not behaviours:
         return Markdown(t("report_priority_behaviours_none", lang))
-    labels = measure_labels(measures, lang) if measures is not None else {}
+    aggregates, comparisons = published.aggregates, published.comparisons
+    labels = measure_labels(published.measures, lang)
     total = aggregates["grade"].eq(TOTAL) & aggregates["sex"].eq(TOTAL)
     here = aggregates[total & aggregates["wave"].eq(wave)].set_index(["area", "measure"])
     versus = comparisons[
@@ -152,7 +153,7 @@ def behaviour_table(
             }
         )
     notes = (t("report_note_interval", lang),)
-    return display_table(pd.DataFrame(rows), lang=lang, min_cell=min_cell, notes=notes)
+    return display_table(pd.DataFrame(rows), lang=lang, min_cell=published.min_cell, notes=notes)
 
 
 def _verdict(versus: pd.DataFrame, comparison: str, behaviour: str, lang: str) -> str:
