@@ -18,7 +18,8 @@ main { max-width: 62rem; margin: 0 auto; padding: 1rem; }
 .jp-RenderedHTMLCommon table.ctc-table { table-layout: auto; max-width: 100%; margin: 0.5em 0; }
 .jp-RenderedHTMLCommon .ctc-table th, .jp-RenderedHTMLCommon .ctc-table td {
   text-align: left; vertical-align: top; white-space: normal; overflow-wrap: break-word;
-  hyphens: auto; padding: 0.25em 0.5em; }
+  hyphens: auto; padding: 0.25em 0.4em; }
+.jp-RenderedHTMLCommon .ctc-table td:not(.ctc-num) { overflow-wrap: anywhere; }
 .jp-RenderedHTMLCommon .ctc-table thead th { text-align: left; }
 .jp-RenderedHTMLCommon .ctc-table td.ctc-num { text-align: right; white-space: nowrap;
   font-variant-numeric: tabular-nums; overflow-wrap: normal; }
