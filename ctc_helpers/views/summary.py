@@ -68,8 +68,12 @@ def _block(sentences: Iterable[str], lang: str) -> HTML:
     return HTML(f'<div class="ctc-summary"><h2>{title}</h2><ul>{items}</ul></div>')
 
 
-def _join(items: Sequence[str]) -> str:
-    return "; ".join(items[:_MOST]) + (" …" if len(items) > _MOST else "")
+def _join(items: Sequence[str], lang: str | None = None) -> str:
+    """The first few items joined; "… och 4 till" when there are more (the tables list them)."""
+    shown = "; ".join(items[:_MOST])
+    return (
+        t("summary_more", lang, items=shown, k=len(items) - _MOST) if len(items) > _MOST else shown
+    )
 
 
 def profile_findings(published: Published, *, area: str, wave: int) -> pd.DataFrame:
@@ -137,7 +141,7 @@ def profile_summary(published: Published, *, area: str, wave: int, lang: str | N
         for name in ("risk_high", "protective_low", "risk_low"):
             named = items(name, "summary_versus_rest")
             sentences += (
-                [t(f"summary_{_CITY_KEYS[name]}", lang, items=_join(named))] if named else []
+                [t(f"summary_{_CITY_KEYS[name]}", lang, items=_join(named, lang))] if named else []
             )
         if not sentences:
             sentences.append(t("summary_no_city_difference", lang))
@@ -148,10 +152,14 @@ def profile_summary(published: Published, *, area: str, wave: int, lang: str | N
         worse = items("worse_since", "summary_versus_previous")
         better = items("better_since", "summary_versus_previous")
         sentences += (
-            [t("summary_worse_since", lang, wave=previous, items=_join(worse))] if worse else []
+            [t("summary_worse_since", lang, wave=previous, items=_join(worse, lang))]
+            if worse
+            else []
         )
         sentences += (
-            [t("summary_better_since", lang, wave=previous, items=_join(better))] if better else []
+            [t("summary_better_since", lang, wave=previous, items=_join(better, lang))]
+            if better
+            else []
         )
         if not worse and not better:
             sentences.append(t("summary_no_change_since", lang, wave=previous))
@@ -188,12 +196,14 @@ def priorities_summary(
     for kind in ("risk", "protective"):
         rows = ranked.loc[ranked["kind"].eq(kind) & ranked["suggested"].astype(bool)]
         named = [labels.get(f, f) for f in rows["factor"]]
-        sentences += [t(f"summary_suggested_{kind}", lang, items=_join(named))] if named else []
+        sentences += (
+            [t(f"summary_suggested_{kind}", lang, items=_join(named, lang))] if named else []
+        )
     if choices is None:
         sentences.append(t("summary_no_team_choice", lang))
     else:
         named = [labels.get(f, f) for f in choices.factors]
-        sentences.append(t("summary_team_choice", lang, items=_join(named)))
+        sentences.append(t("summary_team_choice", lang, items=_join(named, lang)))
     return _block(sentences, lang)
 
 
@@ -208,7 +218,7 @@ def gaps_summary(analysis, *, lang: str | None = None) -> HTML:
     uncovered = list(dict.fromkeys(gaps.loc[gaps["gap"].eq("no_programme"), "factor"]))
     if uncovered:
         named = [labels.get(f, f) for f in uncovered]
-        sentences.append(t("summary_uncovered", lang, items=_join(named)))
+        sentences.append(t("summary_uncovered", lang, items=_join(named, lang)))
     suggestions = analysis.suggestions
     if suggestions is not None and not suggestions.empty:
         keys = [c for c in ("area", "gap", "factor") if c in suggestions.columns]
@@ -247,7 +257,9 @@ def followup_summary(
                 for r in rows.itertuples(index=False)
             ]  # fmt: skip
             if named:
-                sentences.append(t(f"summary_{code}_since", lang, wave=wave, items=_join(named)))
+                sentences.append(
+                    t(f"summary_{code}_since", lang, wave=wave, items=_join(named, lang))
+                )
         if len(sentences) == 0:
             sentences.append(t("summary_no_change_since", lang, wave=wave))
     sentences += _goal_sentences(goals, labels, lang)
@@ -261,6 +273,6 @@ def _goal_sentences(goals: pd.DataFrame, labels: dict[str, str], lang: str) -> l
     sentences = []
     for status in ("achieved", "on_track", "not_on_track"):
         named = [names[i] for i in goals.index[goals["status"].eq(status)]]
-        sentences += [t(f"summary_goals_{status}", lang, items=_join(named))] if named else []
+        sentences += [t(f"summary_goals_{status}", lang, items=_join(named, lang))] if named else []
     open_goals = int(goals["status"].eq("not_yet_measurable").sum())
     return sentences + ([t("summary_goals_open", lang, n=open_goals)] if open_goals else [])
