@@ -67,6 +67,7 @@ def check_project(run_file: str | Path, *, lang: str | None = None) -> list[Find
         return [Finding("stop", config.instrument_file.name, _text_of(exc, lang))]
     findings = _mapping_findings(run_file.parent / MAPPING_FILE, instrument, lang)
     findings += _phase_findings(config, instrument, lang)
+    findings += _parameter_findings(config, lang)
     try:
         ingested = load_survey(
             list(config.survey_files), instrument=instrument, areas=config.areas_file, lang=lang
@@ -125,6 +126,34 @@ def _phase_findings(config: RunConfig, instrument: Instrument, lang: str) -> lis
                 t("project_one_language", lang, languages=", ".join(instrument.languages)),
             )  # fmt: skip
         )
+    return findings
+
+
+def _parameter_findings(config: RunConfig, lang: str) -> list[Finding]:
+    """Files and folders the phases are given (``*_path``/``*_file``, ``*_dir`` parameters of
+    the run file) that do not exist: the phase's report would stop on them."""
+    base = config.path.parent if config.path else Path.cwd()
+    where = config.path.name if config.path else "run.yaml"
+    findings = []
+    for phase in config.phases:
+        given = {**config.parameters, **config.phase_parameters.get(phase, {})}
+        for key, value in given.items():
+            if not isinstance(value, str) or not value:
+                continue
+            path = Path(value) if Path(value).is_absolute() else base / value
+            wanted_dir = key.endswith("_dir")
+            if not key.endswith(("_path", "_file", "_dir")) or (
+                path.is_dir() if wanted_dir else path.is_file()
+            ):
+                continue
+            scope = (
+                f"phase_parameters.{phase}"
+                if key in config.phase_parameters.get(phase, {})
+                else "parameters"
+            )
+            findings.append(Finding("stop", where, t(
+                "project_parameter_missing", lang, key=key, where=scope, path=str(path), phase=phase,
+            )))  # fmt: skip
     return findings
 
 

@@ -205,7 +205,9 @@ def _totals(frame: pd.DataFrame, *, area: str, wave: int) -> pd.DataFrame:
 def _factor_rows(aggregates: pd.DataFrame, *, area: str, wave: int) -> pd.DataFrame:
     rows = _totals(aggregates, area=area, wave=wave)
     rows = rows.loc[rows["measure_kind"].isin(KINDS)]
-    if rows.empty:
+    # an instrument without factor scales (published run_info, issue 16): nothing to rank
+    without = (aggregates.attrs.get("run_info") or {}).get("has_factors") is False
+    if rows.empty and not without:
         raise ValueError(
             f"The aggregate table has no risk or protective factor for area {area!r} in wave"
             f" {wave}; areas present: {', '.join(sorted(map(str, aggregates['area'].unique())))};"

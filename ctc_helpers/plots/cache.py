@@ -246,8 +246,8 @@ def render(tasks: Iterable[tuple], *, workers: int = 1) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per chart: ``area, wave, chart, status`` (``drawn``, ``cached`` or ``failed``),
-        ``seconds`` and ``message`` (the error of a failed chart; the notebook then tries again
+        One row per chart: ``area, wave, chart, status`` (``drawn``, ``cached``, ``failed``, or
+        ``not_needed``: the instrument lacks what the chart shows), ``seconds`` and ``message`` (the error of a failed chart; the notebook then tries again
         and shows the problem in its own report).
     """
     work = list(tasks)
@@ -347,7 +347,10 @@ def _render_area(item: tuple) -> list[dict[str, Any]]:
         try:
             pub = _published(data_dir, min_cell)
             path = _cache_path(pub, name, area=area, wave=wave, lang=lang, inputs=inputs)
-            if not path.is_file():
+            needs = CHARTS[name].needs
+            if needs and not pub.has(needs):  # the instrument lacks it: the report shows none
+                status = "not_needed"
+            elif not path.is_file():
                 png = draw_png(pub, name, area=area, wave=wave, lang=lang, **inputs)
                 _write_atomic(path, png)
                 status = "drawn"

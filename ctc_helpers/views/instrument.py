@@ -28,7 +28,17 @@ from IPython.display import Markdown
 from ctc_helpers.i18n import check_language, text_of
 from ctc_helpers.views.escape import markdown_text
 
-__all__ = ["PART_OF_KIND", "instrument_title", "missing_note", "language_note", "has_part"]
+__all__ = [
+    "PART_OF_KIND",
+    "FACTOR_REPORTS",
+    "instrument_title",
+    "missing_note",
+    "language_note",
+    "has_part",
+]
+
+# the reports (``report_<phase>_title``) built on the risk and protective factors
+FACTOR_REPORTS = ("priorities", "gaps")
 
 # the part of the instrument each measure kind of the published tables comes from
 PART_OF_KIND = {
