@@ -25,9 +25,11 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ctc_helpers.batch.files import read_json
+from ctc_helpers.config.instrument import load_respondent_schema
 from ctc_helpers.config.run import RunConfig, load_run_config
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.fingerprint import file_sha256
+from ctc_helpers.i18n import t
 from ctc_helpers.paths import PACKAGE_DIR
 from ctc_helpers.vocab import CITY
 
@@ -125,8 +127,6 @@ def _check_baseline(config: RunConfig, instrument: Any, waves: pd.Series) -> Non
         Naming the instrument's ``defaults: cutpoints: reference``, the run file's keys that fix
         it (``data: survey:``, ``data: cutpoints:``) and the waves present, in the run's language.
     """
-    from ctc_helpers.i18n import t
-
     if not any(f.cutpoint.get("method") == "percentile" for f in instrument.factors):
         return
     reference = (instrument.defaults.get("cutpoints") or {}).get("reference")
@@ -398,8 +398,6 @@ def _instrument_info(instrument: Any) -> dict[str, Any]:
     """What the reports need to read right for any instrument (issue 16): its vocabulary of
     grades and sexes (codes, order, labels), declared domains, languages, glossary entries and
     which parts it has (factors, behaviours, screening)."""
-    from ctc_helpers.config.instrument import load_respondent_schema
-
     schema = load_respondent_schema(instrument=instrument)
     keep = ("code", "year", "age", "label", "published")
     return {
@@ -499,8 +497,6 @@ def _prepare(
     waves: Sequence[int] | None,
     start: float,
 ) -> Prepared:
-    from ctc_helpers.config.instrument import load_respondent_schema
-
     cache = _cache(config, instrument, load_respondent_schema(instrument=instrument), checksums)
     meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
     chosen = _chosen_waves(waves or config.waves, meta["waves"])
