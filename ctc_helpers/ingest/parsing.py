@@ -71,6 +71,8 @@ class ParseNotes:
 
     missing_tokens: dict[str, dict[str, int]]  # column -> token ("NA") -> times read as missing
     empty_optional: list[str]  # optional columns without any value (left out like absent ones)
+    # column -> value as written ("10") -> (the code it was read as, rows), read through an alias
+    aliased: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,6 +93,7 @@ def parse_table(
     """
     columns: dict[str, Any] = {}
     tokens: dict[str, dict[str, int]] = {}
+    aliased: dict[str, dict[str, tuple[str, int]]] = {}
     empty: list[str] = []
     for name, rule in rules.columns.items():
         status = _parse_column(raw[name], rule) if name in raw.columns else None
@@ -106,8 +109,11 @@ def parse_table(
         columns[name] = _compact(status, rule)
         if status.tokens:
             tokens[name] = status.tokens
+        if status.aliased:
+            aliased[name] = status.aliased
     compact = pd.DataFrame(columns, index=raw.index, copy=False)
-    return compact, ParseNotes(tokens, [e for e in empty if rules.columns[e].kind != "item"])
+    empty = [e for e in empty if rules.columns[e].kind != "item"]
+    return compact, ParseNotes(tokens, empty, aliased)
 
 
 def _absent_column(rule: ColumnRule, n: int):
@@ -133,6 +139,7 @@ class _Status:
     floats: np.ndarray | None = None  # int and float kinds (NaN missing, -inf not a number)
     strings: pa.Array | None = None  # id and text kinds (trimmed, null = missing)
     unreadable: int = 0
+    aliased: dict[str, tuple[str, int]] = field(default_factory=dict)  # see ParseNotes.aliased
     present: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
 
@@ -242,7 +249,33 @@ def _parse_by_value(array: pa.Array, rule: ColumnRule) -> _Status:
         present=int((codes != _MISSING).sum()),
         unreadable=int((codes == _UNREADABLE).sum()),
         tokens=_token_counts(encoded.dictionary, indices),
+        aliased=_alias_counts(encoded.dictionary, keys, table, indices, rule),
     )
+
+
+def _alias_counts(
+    dictionary: pa.Array, keys: list[str], table: np.ndarray, indices: np.ndarray, rule: ColumnRule
+) -> dict[str, tuple[str, int]]:
+    """How often each value was read as a code through an alias (``"10"`` -> gy1), by spelling:
+    never silent (issue 16), the ingest report names them."""
+    through = [
+        i for i, key in enumerate(keys)
+        if table[i] >= 0 and (key in rule.aliases or _number_alias(key, rule))
+    ]  # fmt: skip
+    if not through:
+        return {}
+    counts = np.bincount(indices[indices >= 0], minlength=len(keys))
+    spellings = dictionary.to_pylist()
+    return {
+        str(spellings[i]).strip(): (str(rule.categories[table[i]]), int(counts[i]))
+        for i in through
+        if counts[i]
+    }
+
+
+def _number_alias(key: str, rule: ColumnRule) -> bool:
+    value = number(key)
+    return value is not None and number_key(value) in rule.aliases and key not in rule.lookup
 
 
 def _lookup(key: str, rule: ColumnRule) -> int:

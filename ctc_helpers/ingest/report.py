@@ -190,6 +190,7 @@ def file_warnings(
             )
         )
     warnings += _token_warnings(label, parsed.missing_tokens, lang)
+    warnings += _alias_warnings(label, parsed.aliased, lang)
     if relabelled:
         warnings.append(
             t(
@@ -228,6 +229,17 @@ def file_warnings(
             t("ingest_warn_empty_columns", lang, file=label, n=info["unnamed_empty_columns"])
         )
     return warnings
+
+
+def _alias_warnings(
+    label: str, aliased: dict[str, dict[str, tuple[str, int]]], lang: str
+) -> list[str]:
+    """One line per value read as another code through an alias ("10" -> gy1): never silent."""
+    return [
+        t("ingest_warn_alias", lang, file=label, count=count, column=column, value=value, code=code)
+        for column, values in aliased.items()
+        for value, (code, count) in values.items()
+    ]
 
 
 def _token_warnings(label: str, tokens: dict[str, dict[str, int]], lang: str) -> list[str]:

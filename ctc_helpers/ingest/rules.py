@@ -78,6 +78,7 @@ class ColumnRule:
     unique: bool = False
     ordered: bool = False
     allowed: Mapping[str, str] = field(default_factory=dict)  # language -> allowed values text
+    aliases: frozenset[str] = frozenset()  # keys read through an alias (not the code, not a label)
 
     @property
     def rule(self) -> str:
@@ -156,6 +157,10 @@ def _schema_column(
 def _coded(base: dict, kind: str, entries, aliases: dict, *, ordered: bool = False) -> ColumnRule:
     codes = tuple(e["code"] for e in entries)
     lookup = {text_key(alias): codes.index(code) for alias, code in aliases.items()}
+    spelled = {text_key(e["code"]) for e in entries} | {
+        text_key(label) for e in entries for label in e["label"].values()
+    }
+    alias_keys = frozenset(key for key in lookup if key not in spelled)
     for entry in entries:  # the labels (sv, en) are accepted spellings too
         for label in entry["label"].values():
             lookup.setdefault(text_key(label), codes.index(entry["code"]))
@@ -164,8 +169,9 @@ def _coded(base: dict, kind: str, entries, aliases: dict, *, ordered: bool = Fal
         for lang in ("sv", "en")
     }
     return ColumnRule(
-        kind=kind, categories=codes, lookup=lookup, ordered=ordered, allowed=allowed, **base
-    )
+        kind=kind, categories=codes, lookup=lookup, ordered=ordered, allowed=allowed,
+        aliases=alias_keys, **base,
+    )  # fmt: skip
 
 
 def _area_column(base: dict, areas: pd.DataFrame, source: str) -> ColumnRule:

@@ -242,6 +242,27 @@ def test_missing_tokens_are_read_as_no_answer_and_reported():
     assert any("'NA'" in w and "2 times" in w for w in result.report["warnings"])
 
 
+def test_values_read_through_an_alias_are_counted_and_reported(tmp_path):
+    """Issue 16: "10" becoming gy 1 through the default aliases is never silent."""
+    table = pd.read_csv(SAMPLE_DIR / "exempelstad_2025.csv", dtype=str).head(120)
+    written = table.assign(grade=["10"] * 23 + ["9"] * 4 + ["gy1"] * 50 + ["Year 9"] * 43)
+    written.to_csv(tmp_path / "aliases.csv", index=False)
+    result = load_survey([tmp_path / "aliases.csv"], areas=SAMPLE_DIR / "areas.csv", lang="en")
+    assert result.report["rows_quarantined"] == 0
+    assert result.data["grade"].astype(str).value_counts().to_dict() == {"gy1": 73, "ak9": 47}
+    said = [w for w in result.report["warnings"] if "by an alias" in w]
+    # counted by hand from the column written above; codes and labels ("gy1", "Year 9") are
+    # the vocabulary's own spellings, not aliases
+    assert sorted(said) == [
+        "aliases.csv: 23 rows: grade '10' read as gy1 by an alias of the list in force"
+        " (data_schema/respondents.yaml, or respondents: in the instrument). If that is wrong,"
+        " give the list in the instrument or recode the value in the mapping file.",
+        "aliases.csv: 4 rows: grade '9' read as ak9 by an alias of the list in force"
+        " (data_schema/respondents.yaml, or respondents: in the instrument). If that is wrong,"
+        " give the list in the instrument or recode the value in the mapping file.",
+    ]
+
+
 # --------------------------------------------------------------------------------------------
 # Awkward but valid files are read correctly
 
