@@ -14,6 +14,8 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+from ctc_helpers.paths import PACKAGE_DIR, SCHEMA_DIR
+
 __all__ = ["code_fingerprint", "file_sha256", "folder_checksum"]
 
 
@@ -43,8 +45,6 @@ def folder_checksum(folder: Path) -> str:
 @cache
 def code_fingerprint() -> str:
     """Checksum of ``ctc_helpers/**/*.py`` and ``data_schema/*.yaml`` (computed once per process)."""
-    from ctc_helpers.paths import PACKAGE_DIR, SCHEMA_DIR
-
     digest = hashlib.sha256()
     for path in [*sorted(PACKAGE_DIR.rglob("*.py")), *sorted(Path(SCHEMA_DIR).glob("*.yaml"))]:
         name = path.relative_to(path.parents[1] if path.suffix == ".yaml" else PACKAGE_DIR)

@@ -13,6 +13,7 @@ batch then skips the PDFs and lists the reason in the run's summary.
 from __future__ import annotations
 
 import html
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -46,9 +47,7 @@ def pdf_problem(lang: str | None = None) -> str:
     lang = check_language(lang)
     if not Path(CHROMIUM).is_file():
         return _TEXTS["no_chromium"][lang].format(path=CHROMIUM)
-    try:
-        import playwright.sync_api  # noqa: F401 - only whether it is there
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         return _TEXTS["no_playwright"][lang]
     return ""
 

@@ -25,13 +25,20 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ctc_helpers.batch.files import read_json
-from ctc_helpers.config.instrument import load_respondent_schema
+from ctc_helpers.config.instrument import load_instrument, load_respondent_schema
 from ctc_helpers.config.run import RunConfig, load_run_config
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.fingerprint import file_sha256
 from ctc_helpers.i18n import t
+from ctc_helpers.ingest.load import load_survey
 from ctc_helpers.paths import PACKAGE_DIR
-from ctc_helpers.vocab import CITY
+from ctc_helpers.phases.links import links_for_prepare  # ~0.02 s after privacy
+from ctc_helpers.privacy.suppress import add_margins, suppress_table
+from ctc_helpers.survey.compare import compare_to_city, compare_waves
+from ctc_helpers.survey.cutpoints import load_cutpoints
+from ctc_helpers.survey.profile import aggregate, prepare_scored
+from ctc_helpers.survey.screening import screening_log
+from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = ["PUBLISHED_FILES", "Prepared", "prepare", "prepare_waves"]
 
@@ -84,10 +91,6 @@ def _input_files(config: RunConfig) -> dict[str, Path]:
 
 def _build_cache(config: RunConfig, instrument: Any, schema: Any, folder: Path) -> None:
     """Ingest every survey file once, score, aggregate and count the whole city (unsuppressed)."""
-    from ctc_helpers.ingest.load import load_survey
-    from ctc_helpers.survey.cutpoints import load_cutpoints
-    from ctc_helpers.survey.profile import aggregate, prepare_scored
-    from ctc_helpers.survey.screening import screening_log
 
     ingested = load_survey(
         list(config.survey_files), instrument=instrument, areas=config.areas_file
@@ -148,7 +151,6 @@ def _participation(scored: pd.DataFrame, schema: Any, enrolment_file: Path | Non
     after screening) and ``enrolled`` (rows with ``sex == "all"`` where every part is known).
     Respondents whose sex is not published (``U``, missing) count in the totals only.
     """
-    from ctc_helpers.privacy.suppress import add_margins
 
     total = schema.total_code
     school = scored["school"] if "school" in scored.columns else pd.Series(index=scored.index)
@@ -176,7 +178,6 @@ def _participation(scored: pd.DataFrame, schema: Any, enrolment_file: Path | Non
 
 def _enrolled(table: pd.DataFrame, enrolment_file: Path | None, *, total: str) -> pd.Series:
     """Enrolled pupils of each row with ``sex == total``; NaN where any part is unknown."""
-    from ctc_helpers.privacy.suppress import add_margins
 
     keys = ["wave", "area", "school", "grade"]
     if enrolment_file is None:
@@ -241,7 +242,6 @@ def _suppressed_tables(cache: Path, *, min_n: int, waves: Sequence[int]) -> dict
 
 def _suppress(cache: Path, *, min_n: int, wave: int) -> dict[str, pd.DataFrame]:
     """Suppress one wave's aggregates, participation and screening log."""
-    from ctc_helpers.privacy.suppress import suppress_table
 
     def read(name: str) -> pd.DataFrame:
         return pd.read_parquet(cache / f"{name}.parquet", filters=[("wave", "==", wave)])
@@ -273,7 +273,6 @@ def _suppress(cache: Path, *, min_n: int, wave: int) -> dict[str, pd.DataFrame]:
 def _suppress_participation(table: pd.DataFrame, *, min_n: int) -> pd.DataFrame:
     """Suppress on the questionnaires (``n``) and on the valid ones (``n_valid``): a row is hidden
     when either count needs it, so no small group of either kind is shown."""
-    from ctc_helpers.privacy.suppress import suppress_table
 
     common = {"min_n": min_n, "dims": ("area", "school", "grade", "sex"), "within": ("wave",)}
     by_n = suppress_table(table, size_col="n", value_cols=("n", "n_valid"), **common)
@@ -307,7 +306,7 @@ def _drop_foreign_schools(table: pd.DataFrame, every_wave: pd.DataFrame) -> pd.D
 
 def _hide_like(log: pd.DataFrame, participation: pd.DataFrame) -> pd.DataFrame:
     """Hide screening-log groups that the participation table hides (they count the same people)."""
-    total = "all"
+    total = TOTAL
     groups = participation[(participation["school"] == total) & (participation["sex"] == total)]
     hidden = groups.loc[groups["suppressed"], ["wave", "area", "grade"]].assign(_hide=True)
     marked = log.merge(hidden, on=["wave", "area", "grade"], how="left")
@@ -329,7 +328,6 @@ def _comparisons(
     ``compare_to_city`` and ``compare_waves`` plus ``comparison`` (``city`` /
     ``previous_wave``) and ``reference_wave`` (the previous wave; NaN for ``city``).
     """
-    from ctc_helpers.survey.compare import compare_to_city, compare_waves
 
     table = aggregates[aggregates["wave"].isin([wave, previous])]
     by_area = dict(tuple(table.groupby("area", sort=False)))
@@ -450,8 +448,6 @@ def _publish(
         published=published["aggregates"],
     )  # fmt: skip
     # the local factor-behaviour links of the named behaviours, protected (phases/links.py)
-    from ctc_helpers.phases.links import links_for_prepare  # ~0.02 s after privacy
-
     if config.priority_behaviours:
         effects = {**effects, "links": links_for_prepare(
             cache / "scored.parquet", instrument, behaviours=config.priority_behaviours,
@@ -478,7 +474,6 @@ def _publish(
 
 def prepare_waves(config: RunConfig, *, waves: Sequence[int] | None = None) -> Prepared:
     """Build (or reuse) the published folders of the chosen waves (default: the run file's)."""
-    from ctc_helpers.config.instrument import load_instrument
 
     start = time.perf_counter()
     instrument = load_instrument(config.instrument_file)

@@ -30,7 +30,7 @@ from ctc_helpers.views.frames import profile_frame
 from ctc_helpers.views.goal_chain import goal_name
 from ctc_helpers.views.labels import measure_labels
 from ctc_helpers.views.numbers import format_pct
-from ctc_helpers.vocab import CITY
+from ctc_helpers.vocab import CITY, FACTOR_KINDS
 
 __all__ = [
     "profile_findings",
@@ -93,7 +93,7 @@ def profile_findings(published: Published, *, area: str, wave: int) -> pd.DataFr
             published.aggregates, published.comparisons, kind=kind, area=area, wave=wave,
             measures=published.measures,
         ).assign(kind=kind)
-        for kind in ("risk", "protective", "behaviour")
+        for kind in (*FACTOR_KINDS, "behaviour")
     ]  # fmt: skip
     frame = pd.concat(frames, ignore_index=True).drop_duplicates("measure")
     harmful = frame["kind"].ne("protective")
@@ -193,7 +193,7 @@ def priorities_summary(
     lang = check_language(lang)
     labels = measure_labels(measures, lang)
     sentences = []
-    for kind in ("risk", "protective"):
+    for kind in FACTOR_KINDS:
         rows = ranked.loc[ranked["kind"].eq(kind) & ranked["suggested"].astype(bool)]
         named = [labels.get(f, f) for f in rows["factor"]]
         sentences += (
