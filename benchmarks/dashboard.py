@@ -35,7 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ctc_helpers import dashboard  # noqa: E402
+from ctc_helpers.dashboard import server as dashboard  # noqa: E402
+from ctc_helpers.dashboard.data import load_dashboard_data, published_folders  # noqa: E402
+from ctc_helpers.dashboard.settings import VIEWS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -67,7 +69,7 @@ def _free_port() -> int:
 
 def _reports(path: Path | None, scratch: Path) -> Path:
     chosen = path or REPO / "reports"
-    if dashboard.published_folders(chosen):
+    if published_folders(chosen):
         return chosen
     from tests.fake_published import write_fake_published
 
@@ -112,7 +114,7 @@ def _screenshots(browser, base: str, areas: list[tuple[str, str]]) -> None:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
     page = context.new_page()
-    for name in dashboard.VIEWS.values():
+    for name in VIEWS.values():
         for lang_button in ("Svenska", "English"):
             page.goto(f"{base}/voila/render/{name}.ipynb?area={areas[0][0]}", timeout=TIMEOUT_MS)
             page.wait_for_function(CHART_SHOWN, arg="", timeout=TIMEOUT_MS)
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redraws", type=int, default=3, help="area changes per visit")
     parser.add_argument("--settle", type=float, default=25.0, help="seconds between visits")
     parser.add_argument(
-        "--start-wait", type=float, default=60.0, help="seconds for the kernel pool to fill"
+        "--start-wait", type=float, default=240.0, help="seconds allowed for pre-heating"
     )
     parser.add_argument("--no-preheat", action="store_true")
     parser.add_argument("--screenshots", action="store_true")
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as scratch:
         reports = _reports(args.reports, Path(scratch))
-        data = dashboard.load_dashboard_data(reports)
+        data = load_dashboard_data(reports)
         areas = list(zip(data.areas["area_id"], data.areas["name"], strict=True))
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
@@ -159,12 +161,11 @@ def main(argv: list[str] | None = None) -> int:
                 port=port, reports_dir=reports, preheat=not args.no_preheat, log=log
             )
             try:
-                if not dashboard.wait_for_http(f"{base}/", timeout=120, process=server):
-                    print(log_path.read_text()[-3000:])
+                if not server.wait_ready(timeout=args.start_wait):
+                    print(server.log_tail())
                     return 1
                 mode = "without pre-heating" if args.no_preheat else "pre-heated kernels"
                 print(f"Voilà at {base} ({mode}); published data: {reports}")
-                _wait_for_pool(args.start_wait)
                 with sync_playwright() as playwright:
                     browser = playwright.chromium.launch(
                         executable_path=CHROMIUM, args=CHROMIUM_ARGS
@@ -184,7 +185,7 @@ def _measure(browser, base: str, areas, args) -> tuple[list, list, list, list]:
     return_visit.new_page()
     for rep in range(args.repeats):
         area_id, name = areas[rep % len(areas)]
-        url = f"{base}/voila/render/{dashboard.VIEWS['profile']}.ipynb?area={area_id}"
+        url = f"{base}/voila/render/{VIEWS['profile']}.ipynb?area={area_id}"
         fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
         fresh.new_page()
         seconds, linked = _visit(fresh, url, name)

@@ -19,6 +19,7 @@ from typing import Any
 
 import mistune
 import pandas as pd
+from mistune.util import safe_entity
 
 from ctc_helpers.views.tables import DisplayTable
 
@@ -130,8 +131,11 @@ def markdown_html(*texts: str) -> str:
     """Markdown (e.g. a report note from :mod:`ctc_helpers.views`) as HTML: raw HTML in it is
     shown as text, links to ``javascript:`` and the like are removed; empty texts are skipped.
 
-    >>> markdown_html("**Obs:** <script>alert(1)</script>")
-    '<div class="ctc-markdown"><p><strong>Obs:</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>\\n</div>'
+    User text in the views' Markdown is already escaped for Markdown (``&lt;`` for ``<``,
+    :mod:`ctc_helpers.views.escape`); such entities are kept, so it shows once, not as ``&lt;``.
+
+    >>> markdown_html("**Obs:** <script>alert(1)</script> &lt;b&gt;")
+    '<div class="ctc-markdown"><p><strong>Obs:</strong> &lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;</p>\\n</div>'
     """
     parts = [_markdown()(text) for text in texts if text]
     return f'<div class="ctc-markdown">{"".join(parts)}</div>' if parts else ""
@@ -169,6 +173,14 @@ def _keep_together(cell: Any) -> Any:
     return cell.replace(" ", "\u00a0").replace("–", "\u2060–\u2060")
 
 
+class _Renderer(mistune.HTMLRenderer):
+    """Raw HTML escaped (``escape=True``); text keeps its entities instead of escaping them
+    twice."""
+
+    def text(self, text: str) -> str:
+        return safe_entity(text)
+
+
 @cache
 def _markdown() -> mistune.Markdown:
-    return mistune.create_markdown(escape=True)
+    return mistune.create_markdown(escape=True, renderer=_Renderer(escape=True))

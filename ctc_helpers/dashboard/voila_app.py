@@ -11,9 +11,14 @@ Voilà 0.5 configured for area teams, with what its command line cannot say:
   cookie (which scripts cannot read) is set, so no script on a page can find the token in its
   address or its history;
 - headers that keep the page on this machine (``Content-Security-Policy``: only this server);
+- kernel connections that read every websocket frame in its own framing and refuse malformed
+  ones (:mod:`ctc_helpers.dashboard.websocket`: Voilà's and jupyter_server's own reading can be
+  made to loop for ever);
 - the token from the environment (``CTC_DASHBOARD_TOKEN``), removed before any kernel starts;
 - it dies with its parent: a pipe from ``ctc dashboard`` that closes when the parent dies (however
   it dies), and on Linux also the parent-death signal;
+- kernels forked from a pre-loaded process (:mod:`ctc_helpers.dashboard.forkserver`): ready in
+  milliseconds and sharing the imported code's memory (``--no-fork``: started the usual way);
 - it says "ready" on a second pipe once every pre-heated kernel has run its notebook, so that
   ``ctc dashboard`` prints the addresses only when the first visitors get pre-heated pages.
 """
@@ -28,6 +33,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,13 +41,16 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import tornado.web
+from jupyter_client.provisioning.factory import KernelProvisionerFactory
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets.config import Config
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
-from ctc_helpers.dashboard import settings
+from ctc_helpers.dashboard import forkserver, settings
 from ctc_helpers.dashboard.kernels import ADMISSION
+from ctc_helpers.dashboard.websocket import SafeKernelWebsocketHandler
 from ctc_helpers.i18n import check_language, t
 
 __all__ = [
@@ -107,6 +116,7 @@ class DashboardHandler(TornadoVoilaHandler):
             self.finish(busy_page(check_language(os.environ.get(settings.ENV_LANG))))
             return
         ADMISSION.set(admission)
+        self.page_path = path
         kernel_id = None
         try:
             async for chunk in self.get_generator(path=path):
@@ -120,6 +130,25 @@ class DashboardHandler(TornadoVoilaHandler):
             if kernel_id is not None:
                 manager.page_delivered(kernel_id)
 
+    def should_use_rendered_notebook(self, *args: Any, **kwargs: Any) -> bool:
+        """Take a pre-heated kernel only when it has finished running the notebook; one still
+        heating would keep the visitor waiting for all of its work, so a fresh kernel (forked
+        in milliseconds) serves the page instead."""
+        pools = getattr(self.kernel_manager, "_pools", {})  # Voilà 0.5: no public API
+        waiting = pools.get(getattr(self, "page_path", None) or "", [])
+        return (
+            bool(waiting)
+            and _heated(waiting[0])
+            and super().should_use_rendered_notebook(*args, **kwargs)
+        )
+
+
+def _heated(task: Any) -> bool:
+    """Whether a pool entry of Voilà holds a kernel that has run its notebook."""
+    if not task.done() or task.cancelled() or task.exception() is not None:
+        return False
+    return task.result()["task"].done()
+
 
 def _without_token(path: str, query: str) -> str:
     """``path?query`` without its ``token`` parameter.
@@ -132,13 +161,19 @@ def _without_token(path: str, query: str) -> str:
 
 
 class DashboardVoila(Voila):
-    """Voilà with :class:`DashboardHandler` serving the pages."""
+    """Voilà with :class:`DashboardHandler` serving the pages and
+    :class:`~ctc_helpers.dashboard.websocket.SafeKernelWebsocketHandler` their kernel
+    connections."""
 
     def init_handlers(self) -> list:
+        replaced = {
+            TornadoVoilaHandler: DashboardHandler,
+            VoilaKernelWebsocketHandler: SafeKernelWebsocketHandler,
+        }
         return [
-            (pattern, DashboardHandler, *rest) if handler is TornadoVoilaHandler else (pattern, handler, *rest)
+            (pattern, replaced.get(handler, handler), *rest)
             for pattern, handler, *rest in super().init_handlers()
-        ]  # fmt: skip
+        ]
 
 
 def reload_texts(lang: str) -> dict[str, Any]:
@@ -223,11 +258,9 @@ def pools_ready(manager: Any, notebooks: list[str], pool_size: int) -> bool:
         tasks = pools.get(notebook, [])
         if len(tasks) < pool_size or not all(task.done() for task in tasks):
             return False
-        for task in tasks:
-            if task.cancelled() or task.exception() is not None:
-                continue
-            if not task.result()["task"].done():
-                return False
+        failed = [t for t in tasks if t.cancelled() or t.exception() is not None]
+        if not all(_heated(task) for task in tasks if task not in failed):
+            return False
     return True
 
 
@@ -268,6 +301,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--parent-fd", type=int, default=None)
     parser.add_argument("--parent-pid", type=int, default=None)
     parser.add_argument("--ready-fd", type=int, default=None)
+    parser.add_argument("--no-fork", dest="fork", action="store_false")
     return parser.parse_args(argv)
 
 
@@ -280,10 +314,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     asyncio.set_event_loop(asyncio.new_event_loop())
     die_with_parent(args.parent_fd, args.parent_pid)
-    app = DashboardVoila(config=voila_config(args, token=token))
-    app.initialize([args.notebooks])
-    announce_ready(app, args.ready_fd, args.pool_size)
-    app.start()
+    config = voila_config(args, token=token)
+    with tempfile.TemporaryDirectory(prefix="ctc-dashboard-") as private:
+        if args.fork and forkserver.available():
+            _, socket_path = forkserver.start_server(Path(private))
+            os.environ[forkserver.ENV_FORKSERVER] = str(socket_path)
+            forkserver.register()
+            os.environ[KernelProvisionerFactory.default_provisioner_name_env] = (
+                forkserver.PROVISIONER
+            )
+        app = DashboardVoila.instance(config=config)
+        app.initialize([args.notebooks])
+        announce_ready(app, args.ready_fd, args.pool_size)
+        app.start()
     return 0
 
 

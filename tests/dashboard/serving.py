@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from ctc_helpers.dashboard import server as dashboard
+from ctc_helpers.dashboard.forkserver import KERNEL_NAME
 from tests.fake_published import write_fake_published
 
 START_TIMEOUT = 240  # seconds: a busy 2-core machine pre-heats four kernels
@@ -71,11 +72,15 @@ def fetch(url: str, *, timeout: float = PAGE_TIMEOUT) -> tuple[int, str, dict]:
         return error.code, html.unescape(body), dict(error.headers)
 
 
+def is_kernel(process: psutil.Process) -> bool:
+    """A kernel: forked by the fork server (named ``ctc-kernel``) or started as ipykernel."""
+    with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+        return process.name() == KERNEL_NAME or "ipykernel" in " ".join(process.cmdline())
+    return False
+
+
 def kernel_processes(server: dashboard.DashboardServer) -> list[psutil.Process]:
-    """The kernel processes under the server (ipykernel)."""
-    found = []
-    for child in psutil.Process(server.pid).children(recursive=True):
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            if "ipykernel" in " ".join(child.cmdline()):
-                found.append(child)
-    return found
+    """The kernel processes under the server."""
+    return [
+        child for child in psutil.Process(server.pid).children(recursive=True) if is_kernel(child)
+    ]

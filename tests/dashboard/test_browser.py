@@ -93,7 +93,10 @@ def screenshot_on_failure(tab, name: str):
 def open_dashboard(tab, base: str, name: str, query: str = "") -> None:
     tab.goto(f"{base}/voila/render/{name}.ipynb{query}", timeout=TIMEOUT_MS)
     tab.wait_for_selector(".widget-dropdown select", timeout=TIMEOUT_MS)
-    tab.wait_for_selector("img.ctc-chart", timeout=TIMEOUT_MS)
+    tab.wait_for_function(
+        "() => (document.querySelector('.ctc-heading')?.innerText || '').trim().length > 0",
+        timeout=TIMEOUT_MS,
+    )
 
 
 def selected_area(tab) -> str:
@@ -191,15 +194,19 @@ def test_the_language_switch_turns_the_page_english(server, page):
         assert "Uppföljning" not in page.inner_text(".ctc-nav-box")
 
 
+WITH_TABLES = ("omradesprofil", "prioritering", "gap", "uppfoljning")  # in the fake folder
+
+
 @pytest.mark.parametrize("name", list(settings.VIEWS.values()))
 def test_every_dashboard_renders_and_loads_only_from_this_server(server, page, name):
     with screenshot_on_failure(page, f"render_{name}"):
         open_dashboard(page, server, name)
-        page.wait_for_selector(".ctc-table-box table", timeout=TIMEOUT_MS)
+        if name in WITH_TABLES:
+            page.wait_for_selector(".ctc-table-box table", timeout=TIMEOUT_MS)
+            assert page.locator(".ctc-download").count() >= 2  # CSV and Excel
         page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
         assert page.locator(".ctc-error").count() == 0
         assert "Traceback" not in page.inner_text("body")
-        assert page.locator(".ctc-download").count() >= 2  # CSV and Excel
         assert any("/voila/static/" in url for url in page.requests)  # the log is recording
         assert foreign_requests(page, server) == []
 
@@ -227,29 +234,34 @@ HOSTILE_TEXT = {  # dashboard -> (css class of the widget, literal text it shows
 
 @pytest.mark.parametrize("name", list(settings.VIEWS.values()))
 def test_hostile_text_is_shown_literally_and_never_runs(hostile_server, page, name):
+    """Every dashboard: no dialog, no injected element; the four whose texts are known here
+    show them literally (heading, table, note)."""
     with screenshot_on_failure(page, f"hostile_{name}"):
         open_dashboard(page, hostile_server, name, "?area=norra-hamnen")
-        selector, text = HOSTILE_TEXT[name]
-        page.wait_for_function(
-            "([selector, text]) => (document.querySelector(selector)?.innerText || '')"
-            ".replace(/\\u00a0/g, ' ').includes(text)",
-            arg=[selector, text],
-            timeout=TIMEOUT_MS,
-        )
-        heading = page.inner_text(".ctc-heading").replace("\xa0", " ")
-        assert NAMES["norra-hamnen"] in heading  # the area's name, script tags and all
+        if name in HOSTILE_TEXT:
+            selector, text = HOSTILE_TEXT[name]
+            page.wait_for_function(
+                "([selector, text]) => (document.querySelector(selector)?.innerText || '')"
+                ".replace(/\\u00a0/g, ' ').includes(text)",
+                arg=[selector, text],
+                timeout=TIMEOUT_MS,
+            )
+            heading = page.inner_text(".ctc-heading").replace("\xa0", " ")
+            assert NAMES["norra-hamnen"] in heading  # the area's name, script tags and all
+        before = page.inner_text(".ctc-heading")
         page.select_option(".ctc-area select", index=1)  # Söder <img ...>
         page.wait_for_function(
-            "(name) => (document.querySelector('.ctc-heading')?.innerText || '')"
-            ".replace(/\\u00a0/g, ' ').includes(name)",
-            arg=NAMES["soderdalen"],
+            "(before) => (document.querySelector('.ctc-heading')?.innerText || '') !== before",
+            arg=before,
             timeout=TIMEOUT_MS,
         )
         page.wait_for_timeout(1000)  # an injected <img onerror> would have fired by now
         assert page.dialogs == []
         assert page.locator('img[src="x"]').count() == 0
         assert page.evaluate("() => document.querySelectorAll('.ctc-page script').length") == 0
-        assert IMAGE in page.inner_text("body").replace("\xa0", " ")
+        if name in HOSTILE_TEXT:
+            assert NAMES["soderdalen"] in page.inner_text(".ctc-heading").replace("\xa0", " ")
+            assert IMAGE in page.inner_text("body").replace("\xa0", " ")
         assert foreign_requests(page, hostile_server) == []
 
 

@@ -6,27 +6,38 @@ tracebacks hidden) on a free port over a small fake published folder, and is alw
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import http.client
+import json
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
+from http.cookiejar import CookieJar
 
+import nbformat
 import psutil
 import pytest
+from tornado.websocket import websocket_connect
 
 from ctc_helpers.dashboard import settings
+from ctc_helpers.dashboard.websocket import V1_PROTOCOL
 from ctc_helpers.paths import REPO_ROOT
 from tests.dashboard.serving import (
     PAGE_TIMEOUT,
     base_url,
     fetch,
     free_port,
+    is_kernel,
     kernel_processes,
     serve,
     site,
@@ -34,12 +45,6 @@ from tests.dashboard.serving import (
 
 pytestmark = pytest.mark.slow
 
-TITLES = {
-    "omradesprofil": "Områdesprofil · Area profile",
-    "prioritering": "Prioritering · Prioritisation",
-    "gap": "Gap · Gaps",
-    "uppfoljning": "Uppföljning · Follow-up",
-}
 CELL_ERRORS = (
     "There was an error when executing cell",
     "ExecutionError",
@@ -59,11 +64,17 @@ def server(tmp_path_factory):
         yield running
 
 
+def _title(name: str) -> str:
+    """The notebook's Markdown title ("Områdesprofil · Area profile")."""
+    notebook = nbformat.read(settings.DASHBOARD_DIR / f"{name}.ipynb", as_version=4)
+    return notebook.cells[0].source.removeprefix("# ").strip()
+
+
 @pytest.mark.parametrize("name", list(settings.VIEWS.values()))
 def test_dashboard_page_renders_without_errors_or_source(server, name):
     status, page, headers = fetch(f"{base_url(server)}/voila/render/{name}.ipynb")
     assert status == 200
-    assert TITLES[name] in page  # the notebook's Markdown title
+    assert _title(name) in page
     assert "application/vnd.jupyter.widget-view+json" in page  # the app's widget
     for text in CELL_ERRORS:
         assert text not in page, text
@@ -112,6 +123,66 @@ def test_the_server_binds_to_localhost_only(server):
 
 
 # --------------------------------------------------------------------------------------------
+# Kernel connections: a malformed frame or the older framing never stalls the server
+
+
+def _shell(msg_type: str, content: dict, metadata: dict | None = None) -> dict:
+    header = {"msg_id": uuid.uuid4().hex, "username": "test", "session": uuid.uuid4().hex,
+              "msg_type": msg_type, "version": "5.3", "date": ""}  # fmt: skip
+    return {"header": header, "parent_header": {}, "metadata": metadata or {},
+            "content": content, "channel": "shell", "buffers": []}  # fmt: skip
+
+
+async def _widget_states(base: str, kernel_id: str) -> dict:
+    """Ask a page's kernel for its widgets' state over the older (JSON) framing."""
+    url = f"{base.replace('http', 'ws', 1)}/api/kernels/{kernel_id}/channels"
+    connection = await websocket_connect(url, max_message_size=2**26)
+    try:
+        comm = uuid.uuid4().hex
+        opening = _shell("comm_open", {"comm_id": comm, "target_name": "jupyter.widget.control",
+                                       "data": {}}, {"version": "1.0.0"})  # fmt: skip
+        connection.write_message(json.dumps(opening))
+        await asyncio.sleep(1)
+        request = _shell("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})
+        connection.write_message(json.dumps(request))
+        while True:
+            frame = await asyncio.wait_for(connection.read_message(), 30)
+            if isinstance(frame, bytes):  # widget data: [count][offsets][message][buffers]
+                (count,) = struct.unpack("!I", frame[:4])
+                first, second = struct.unpack("!2I", frame[4:12]) if count > 1 else (8, None)
+                message = json.loads(frame[first:second])
+                if message["content"]["data"].get("method") == "update_states":
+                    return message["content"]["data"]["states"]
+    finally:
+        connection.close()
+
+
+def test_a_client_on_the_older_framing_gets_the_widgets_and_the_server_stays_responsive(server):
+    _, page, _ = fetch(f"{base_url(server)}/voila/render/omradesprofil.ipynb")
+    kernel_id = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page).group(1)
+    states = asyncio.run(_widget_states(base_url(server), kernel_id))
+    assert any("ctc-chart" in s["state"].get("_dom_classes", ()) for s in states.values())
+    start = time.monotonic()
+    assert fetch(f"{base_url(server)}/", timeout=10)[0] == 200  # not stalled
+    assert time.monotonic() - start < 5
+
+
+def test_a_malformed_frame_closes_only_its_own_connection(server):
+    _, page, _ = fetch(f"{base_url(server)}/voila/render/gap.ipynb")
+    kernel_id = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page).group(1)
+
+    async def send_bad_frame() -> object:
+        url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels"
+        connection = await websocket_connect(url, subprotocols=[V1_PROTOCOL])
+        connection.write_message((2**60).to_bytes(8, "little") + b"x" * 8, binary=True)
+        return await asyncio.wait_for(connection.read_message(), 20)  # None: closed
+
+    assert asyncio.run(send_bad_frame()) is None
+    assert psutil.Process(server.pid).memory_info().rss < 2**30
+    assert fetch(f"{base_url(server)}/", timeout=10)[0] == 200
+
+
+# --------------------------------------------------------------------------------------------
 # The cap: a friendly "busy" page instead of one kernel more
 
 
@@ -142,21 +213,30 @@ def test_after_20_pages_without_a_connection_the_server_is_back_to_its_preheated
     a closed tab): within 90 s of the last one the server holds its pre-heated kernels only."""
     with serve(tmp_path) as running:
         assert _kernel_count(running) == PREHEATED
+        names = list(settings.VIEWS.values())
         pages = [
-            f"{base_url(running)}/voila/render/{name}.ipynb"
-            for name in list(settings.VIEWS.values()) * 5
+            f"{base_url(running)}/voila/render/{names[i % len(names)]}.ipynb" for i in range(20)
         ]
+        peak, sampling = [PREHEATED], threading.Event()
+
+        def watch() -> None:
+            while not sampling.wait(0.5):
+                peak.append(_kernel_count(running))
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         with concurrent.futures.ThreadPoolExecutor(len(pages)) as pool:
             statuses = [status for status, _, _ in pool.map(fetch, pages)]
-        assert statuses == [200] * 20
         done = time.monotonic()
-        peak = _kernel_count(running)
-        assert peak >= PREHEATED + 16  # pages that took a pre-heated kernel were refilled
+        sampling.set()
+        watcher.join()
+        assert statuses == [200] * 20
+        assert max(peak) >= PREHEATED + 10  # the pages did start kernels of their own
         while _kernel_count(running) > PREHEATED and time.monotonic() - done < 90:
             time.sleep(2)
         elapsed = time.monotonic() - done
         assert _kernel_count(running) == PREHEATED, f"{_kernel_count(running)} kernels after 90 s"
-        print(f"peak {peak} kernels, back to {PREHEATED} after {elapsed:.0f} s")
+        print(f"peak {max(peak)} kernels, back to {PREHEATED} after {elapsed:.0f} s")
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,17 +245,29 @@ def test_after_20_pages_without_a_connection_the_server_is_back_to_its_preheated
 
 def test_a_token_is_required_never_on_a_command_line_and_never_in_a_kernel(tmp_path):
     with serve(tmp_path, token=TOKEN, pool_size=1) as running:
-        page = f"{base_url(running)}/voila/render/gap.ipynb"
+        path = "/voila/render/gap.ipynb"
+        page = f"{base_url(running)}{path}"
         with urllib.request.urlopen(page, timeout=PAGE_TIMEOUT) as response:
             assert "/login" in response.geturl()  # sent to the login form
             assert "application/vnd.jupyter.widget-view+json" not in response.read().decode()
-        status, body, _ = fetch(f"{page}?token={TOKEN}")
-        assert status == 200 and "application/vnd.jupyter.widget-view+json" in body
+        # the first visit sets the login cookie (scripts cannot read it) and drops the token
+        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=PAGE_TIMEOUT)
+        connection.request("GET", f"{path}?token={TOKEN}&area=lillby")
+        answer = connection.getresponse()
+        assert answer.status == 302 and answer.getheader("Location") == f"{path}?area=lillby"
+        assert "httponly" in answer.getheader("Set-Cookie", "").lower()
+        connection.close()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        with browser.open(f"{page}?token={TOKEN}&area=lillby", timeout=PAGE_TIMEOUT) as response:
+            body = response.read().decode("utf-8")
+            assert response.geturl() == f"{page}?area=lillby"
+        assert "application/vnd.jupyter.widget-view+json" in body
         assert TOKEN not in body  # nothing on the page can read it
         tree = [psutil.Process(running.pid), *psutil.Process(running.pid).children(True)]
         assert all(TOKEN not in " ".join(p.cmdline()) for p in tree)
         kernels = kernel_processes(running)
         assert kernels and all(settings.ENV_TOKEN not in k.environ() for k in kernels)
+        assert all(TOKEN not in " ".join(k.environ().values()) for k in kernels)
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,15 +296,15 @@ def test_ctc_dashboard_prints_when_ready_and_takes_voila_with_it_when_killed(tmp
         assert any("/voila/render/" in x for x in lines), "".join(lines)
         voila = psutil.Process(ctc.pid).children()
         assert len(voila) == 1
-        kernels = [p for p in voila[0].children(True) if "ipykernel" in " ".join(p.cmdline())]
-        assert len(kernels) == PREHEATED
+        tree = voila[0].children(True)  # the kernels, and the fork server they come from
+        assert len([p for p in tree if is_kernel(p)]) == PREHEATED
         start = time.monotonic()
         status, page, _ = fetch(f"http://127.0.0.1:{port}/voila/render/omradesprofil.ipynb")
         assert status == 200 and "application/vnd.jupyter.widget-view+json" in page
         assert time.monotonic() - start < 1.5  # pre-rendered: no kernel had to start
         os.kill(ctc.pid, signal.SIGKILL)
         ctc.wait(timeout=10)
-        gone, alive = psutil.wait_procs([voila[0], *kernels], timeout=30)
+        gone, alive = psutil.wait_procs([voila[0], *tree], timeout=30)
         assert alive == [], [p.pid for p in alive]
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing serves the port

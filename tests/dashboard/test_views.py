@@ -461,7 +461,7 @@ def test_prioritization_shows_the_ranking_and_the_team_choice(data):
     assert chosen["Vänner som använder droger"] == ""  # suggested, not chosen
     ranked = widget(view, "ctc-wide-table-box").value
     assert "Riskfaktorer i rangordning" in ranked and "Skyddsfaktorer i rangordning" in ranked
-    assert "family_conflict" in ranked
+    assert "Konflikter i familjen" in ranked
     chart = png(widget(view, "ctc-chart"))
     widget(view, "ctc-area").value = "lillby"  # every group hidden: nothing is ranked
     assert png(widget(view, "ctc-chart")) != chart
