@@ -50,6 +50,18 @@ def anchor(key: str) -> str:
     return f"ctc-{key.replace('_', '-')}"
 
 
+# the sections of reports 01 and 02, in order, for their tables of contents
+PROFILE_SECTIONS = (
+    "behaviours",
+    "risk_profile",
+    "protective_profile",
+    "composites",
+    "areas",
+    "methods",
+)
+PRIORITIES_SECTIONS = ("worksheet", "ranking_risk", "ranking_protective", "prio_chart", "choice")
+
+
 def contents(keys: Sequence[str], lang: str | None = None, **values: object) -> HTML:
     """A table of contents: one link per section key (the heading ``report_<key>``)."""
     lang = check_language(lang)
