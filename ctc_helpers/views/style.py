@@ -41,7 +41,10 @@ main { max-width: 62rem; margin: 0 auto; padding: 1rem; }
   .jp-Cell, .jp-OutputArea-output { break-inside: auto; }
   .jp-OutputArea-output img, figure, .ctc-summary { break-inside: avoid; page-break-inside: avoid; }
   h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
-  .jp-RenderedHTMLCommon table.ctc-table { width: 100%; font-size: 7.5pt; }
+  .jp-RenderedHTMLCommon table.ctc-table { width: 100%; max-width: 100%; table-layout: fixed;
+    font-size: 7pt; }
+  .jp-RenderedHTMLCommon .ctc-table th { overflow-wrap: anywhere; }
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
   .jp-RenderedHTMLCommon .ctc-table thead { display: table-header-group; }
   .jp-RenderedHTMLCommon .ctc-table tr { break-inside: avoid; page-break-inside: avoid; }
   .jp-RenderedHTMLCommon .ctc-table td.ctc-num { white-space: normal; }

@@ -209,11 +209,14 @@ def test_index_links_every_report_with_status(failing_run) -> None:
     page = index.read_text(encoding="utf-8")
     parser = _Links()
     parser.feed(page)
-    assert sorted(parser.links) == [
-        "2025/all/tiny.html",
-        "2025/fail-syd/tiny.ipynb",
-        "2025/norr/tiny.html",
+    pdfs = [
+        f"2025/{a}/tiny.pdf"
+        for a in ("all", "norr")
+        if (index.parent / "2025" / a / "tiny.pdf").is_file()
     ]
+    assert sorted(parser.links) == sorted([
+        "2025/all/tiny.html", "2025/fail-syd/tiny.ipynb", "2025/norr/tiny.html", *pdfs,
+    ])  # fmt: skip
     assert all((index.parent / link).is_file() for link in parser.links)
     assert page.count("status-ok") == 2 + 1 and page.count('"status status-failed"') == 1
     assert "Hela kommunen" in page and "Norra delen" in page and "Testrapport" in page
