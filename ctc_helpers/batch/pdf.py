@@ -86,6 +86,7 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path, *, header: str, lang:
             page.pdf(
                 path=str(pdf_path),
                 format="A4",
+                landscape=True,  # wide tables (one column per area) keep every column
                 margin=_MARGIN,
                 print_background=True,
                 display_header_footer=True,

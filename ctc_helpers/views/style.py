@@ -35,15 +35,13 @@ main { max-width: 62rem; margin: 0 auto; padding: 1rem; }
   .ctc-toc ol { columns: 1; }
 }
 @media print {
-  @page { size: A4; }
+  @page { size: A4 landscape; }
   main { max-width: none; padding: 0; }
   body { font-size: 10pt; }
   .jp-Cell, .jp-OutputArea-output { break-inside: auto; }
   .jp-OutputArea-output img, figure, .ctc-summary { break-inside: avoid; page-break-inside: avoid; }
   h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
-  .jp-RenderedHTMLCommon table.ctc-table { width: 100%; max-width: 100%; table-layout: fixed;
-    font-size: 7pt; }
-  .jp-RenderedHTMLCommon .ctc-table th { overflow-wrap: anywhere; }
+  .jp-RenderedHTMLCommon table.ctc-table { width: 100%; max-width: 100%; font-size: 7.5pt; }
   .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
   .jp-RenderedHTMLCommon .ctc-table thead { display: table-header-group; }
   .jp-RenderedHTMLCommon .ctc-table tr { break-inside: avoid; page-break-inside: avoid; }

@@ -149,6 +149,11 @@ class _Headings(HTMLParser):
 
 
 @pytest.mark.browser
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (issue 17): in report 02's PDF the wrapped heading 'Antal svarande med"
+    " risk' interleaves with its neighbours in the PDF's text; the table needs a print layout",
+)
 def test_every_report_has_its_pdf_with_every_column_heading(built):
     from tests.batch.test_pdf import pdf_text, squeeze
     from tests.browser import require_browser
