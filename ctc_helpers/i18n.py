@@ -60,9 +60,9 @@ def t(key: str, lang: str | None = None, /, **values: object) -> str:
     """Translate a message key, filling ``{placeholders}`` from ``values``.
 
     >>> t("suppressed_note", "en", min_n=10)
-    'fewer than 10 answers, or hidden so that such a small group cannot be worked out'
+    'fewer than 10 answers or too few with the answer, or hidden so that a small group cannot be worked out'
     >>> t("suppressed_note", "sv", min_n=10)
-    'färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram'
+    'färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram'
     """
     texts = _messages(SCHEMA_DIR / "i18n.yaml")
     if key not in texts:

@@ -337,7 +337,7 @@ def run_batch(
     check_parameters(plan_jobs(config, waves=[0], areas=areas, phases=phases, lang=lang))
     with locked_output(config.output_dir, lang=check_language(lang or config.lang)):
         prepared = prepare_waves(config, waves=waves)
-        return run_reports(
+        results = run_reports(
             config,
             prepared.folders,
             areas=areas,
@@ -350,6 +350,8 @@ def run_batch(
             extra={**prepared.summary, "prepare_seconds": round(prepared.seconds, 3)},
             started=started,
         )
+        results.attrs["run"]["quarantine_file"] = prepared.private["quarantine_file"]
+        return results
 
 
 def run_reports(

@@ -91,6 +91,7 @@ class RunConfig:
     areas: tuple[str, ...] | None = None  # None: every area of the area list
     include_city: bool = True
     min_cell: int = 10
+    min_count: int = 5  # fewest pupils with an answer a shown value may reveal (privacy)
     priority_behaviours: tuple[str, ...] = ()  # default problems named first; local links of these
     lang: str = "sv"
     workers: int | None = None  # None: one per core
@@ -351,6 +352,7 @@ class RunFile(FileModel):
     min_cell: Annotated[Positive, AfterValidator(_record_min_cell)] = Field(
         10, validate_default=True
     )
+    min_count: Positive = 5
     priority_behaviours: list[Text] = []
     lang: choice(LANGUAGES) = "sv"
     workers: Positive | None = None
@@ -414,6 +416,7 @@ def run_config_from_dict(raw: Any, *, base_dir: Path, where: str = "run.yaml") -
         areas=None if model.areas is None else tuple(dict.fromkeys(model.areas)),
         include_city=model.city,
         min_cell=model.min_cell,
+        min_count=model.min_count,
         priority_behaviours=tuple(dict.fromkeys(model.priority_behaviours)),
         lang=model.lang,
         workers=model.workers,

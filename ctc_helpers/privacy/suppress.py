@@ -354,12 +354,12 @@ def add_margins(
 
 
 def suppression_footnote(*, min_n: int = 10, lang: str = "sv") -> str:
-    """Footnote explaining the suppression marker, e.g. ``"– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram"``.
+    """Footnote explaining the suppression marker, e.g. ``"– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram"``.
 
     Examples
     --------
     >>> suppression_footnote(min_n=10, lang="en")
-    '– fewer than 10 answers, or hidden so that such a small group cannot be worked out'
+    '– fewer than 10 answers or too few with the answer, or hidden so that a small group cannot be worked out'
     """
     lang = check_language(lang)
     return f"{t('suppressed_marker', lang)} {t('suppressed_note', lang, min_n=min_n)}"

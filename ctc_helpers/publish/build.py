@@ -2,8 +2,11 @@
 
 The whole city is ingested, screened, scored and aggregated once into a private cache keyed by
 the checksums of the inputs (:func:`prepare_waves`); each wave's folder then holds only the
-suppressed tables that notebooks, reports and dashboards read (see ``docs/ARCHITECTURE.md``,
-"The published folder"). :mod:`ctc_helpers.publish.read` reads it.
+protected tables that notebooks, reports and dashboards read (see ``docs/ARCHITECTURE.md``,
+"The published folder", and ``docs/PRIVACY.md``). The tables of each wave are protected together
+and audited as a reader sees them (:func:`ctc_helpers.privacy.gate.protect_wave`); the step stops
+with a :class:`~ctc_helpers.privacy.gate.DisclosureError` rather than publish a table from which
+a hidden count could be worked out. :mod:`ctc_helpers.publish.read` reads the folder.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
@@ -33,12 +35,14 @@ from ctc_helpers.i18n import t
 from ctc_helpers.ingest.load import load_survey
 from ctc_helpers.paths import PACKAGE_DIR
 from ctc_helpers.phases.links import links_for_prepare  # ~0.02 s after privacy
-from ctc_helpers.privacy.suppress import add_margins, suppress_table
+from ctc_helpers.privacy.gate import protect_wave
+from ctc_helpers.privacy.suppress import add_margins
+from ctc_helpers.privacy.tables import wave_input
 from ctc_helpers.survey.compare import compare_to_city, compare_waves
 from ctc_helpers.survey.cutpoints import load_cutpoints
 from ctc_helpers.survey.profile import aggregate, prepare_scored
 from ctc_helpers.survey.screening import screening_log
-from ctc_helpers.vocab import CITY, TOTAL
+from ctc_helpers.vocab import CITY
 
 __all__ = ["PUBLISHED_FILES", "Prepared", "prepare", "prepare_waves"]
 
@@ -63,8 +67,9 @@ class Prepared:
     """The published folders of the prepared waves and what the run summary reports."""
 
     folders: dict[int, Path]
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # goes into the published manifest: no private paths
     seconds: float
+    private: dict[str, str] = field(default_factory=dict)  # cache and quarantine file (console)
 
 
 @functools.cache
@@ -221,102 +226,46 @@ def _cache(config: RunConfig, instrument: Any, schema: Any, checksums: Mapping[s
     return folder
 
 
-def _suppressed_tables(cache: Path, *, min_n: int, waves: Sequence[int]) -> dict[str, pd.DataFrame]:
-    """The suppressed tables of the given waves (each wave is protected on its own and cached
-    per minimum cell size: suppression is the slow step)."""
-    names = ("aggregates", "participation", "screening_log")
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+PROTECTED_TABLES = ("aggregates", "participation", "screening_log")
+
+
+def _suppressed_tables(
+    cache: Path, *, min_n: int, min_count: int, excluding: frozenset[str], waves: Sequence[int]
+) -> dict[str, pd.DataFrame]:
+    """The protected tables of the given waves. Each wave is protected and audited once per
+    minimum group size and count and cached (the suppression and its audit are the slow steps);
+    a wave's tables are the same in every published folder that holds it."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in PROTECTED_TABLES}
     for wave in waves:
-        folder = cache / f"suppressed-min{min_n}" / str(wave)
-        if not all((folder / f"{n}.parquet").is_file() for n in names):
+        folder = cache / f"protected-min{min_n}-{min_count}" / str(wave)
+        if not (folder / "audit.json").is_file():
             staging = folder.with_name(f"{wave}.building-{os.getpid()}")
-            staging.mkdir(parents=True, exist_ok=True)
-            for name, table in _suppress(cache, min_n=min_n, wave=wave).items():
-                table.to_parquet(staging / f"{name}.parquet", index=False)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            protected = _protect(cache, min_n=min_n, min_count=min_count, wave=wave,
+                                 excluding=excluding)  # fmt: skip
+            for name in PROTECTED_TABLES:
+                protected.tables[name].to_parquet(staging / f"{name}.parquet", index=False)
+            audit = {"wave": wave, "min_n": min_n, "min_count": min_count, **protected.stats}
+            (staging / "audit.json").write_text(json.dumps(audit, default=float), encoding="utf-8")
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)
-        for name in names:
+        for name in PROTECTED_TABLES:
             parts[name].append(pd.read_parquet(folder / f"{name}.parquet"))
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
-def _suppress(cache: Path, *, min_n: int, wave: int) -> dict[str, pd.DataFrame]:
-    """Suppress one wave's aggregates, participation and screening log."""
+def _protect(cache: Path, *, min_n: int, min_count: int, wave: int, excluding: frozenset[str]):
+    """Protect one wave's aggregates, participation and screening log together."""
 
     def read(name: str) -> pd.DataFrame:
         return pd.read_parquet(cache / f"{name}.parquet", filters=[("wave", "==", wave)])
 
-    aggregates = suppress_table(read("aggregates"), min_n=min_n)
-    participation = _suppress_participation(read("participation"), min_n=min_n)
-    participation = _drop_foreign_schools(
-        participation, pd.read_parquet(cache / "participation.parquet")
-    )
-    enrolled = participation["enrolled"]
-    participation = participation.assign(
-        response_rate=(participation["n"] / enrolled).where(enrolled > 0)
-    )
-    log = suppress_table(
-        read("screening_log"),
-        min_n=min_n,
-        dims=("area", "grade"),
-        within=("wave", "rule"),
-        size_col="n_respondents",
-        value_cols=("n_respondents", "n_flagged"),
-    )
-    return {
-        "aggregates": aggregates,
-        "participation": participation,
-        "screening_log": _hide_like(log, participation),
-    }
-
-
-def _suppress_participation(table: pd.DataFrame, *, min_n: int) -> pd.DataFrame:
-    """Suppress on the questionnaires (``n``) and on the valid ones (``n_valid``): a row is hidden
-    when either count needs it, so no small group of either kind is shown."""
-
-    common = {"min_n": min_n, "dims": ("area", "school", "grade", "sex"), "within": ("wave",)}
-    by_n = suppress_table(table, size_col="n", value_cols=("n", "n_valid"), **common)
-    by_valid = suppress_table(table, size_col="n_valid", value_cols=("n", "n_valid"), **common)
-    hidden = by_n["suppressed"] | by_valid["suppressed"]
-    primary = by_n["suppression_reason"].eq("primary") | by_valid["suppression_reason"].eq(
-        "primary"
-    )
-    reason = np.select([primary, hidden], ["primary", "complementary"], "")
-    return by_n.assign(
-        n=by_n["n"].mask(hidden),
-        n_valid=by_n["n_valid"].mask(hidden),
-        suppressed=hidden,
-        suppression_reason=reason,
-    )
-
-
-def _drop_foreign_schools(table: pd.DataFrame, every_wave: pd.DataFrame) -> pd.DataFrame:
-    """Drop the empty rows of schools outside an area (the full cube needed by the suppression
-    crosses every area with every school). Dropping published zero rows reveals nothing.
-
-    A school belongs to an area when it had respondents or enrolled pupils there in any wave.
-    """
-    used = every_wave[(every_wave["n"] > 0) | (every_wave["enrolled"].fillna(0) > 0)]
-    pairs = used[["area", "school"]].drop_duplicates().assign(_member=True)
-    marked = table.merge(pairs, on=["area", "school"], how="left")
-    keep = marked["_member"].eq(True) | table["area"].eq(CITY).to_numpy()
-    keep |= table["school"].eq(CITY).to_numpy()
-    return table[keep.to_numpy()].reset_index(drop=True)
-
-
-def _hide_like(log: pd.DataFrame, participation: pd.DataFrame) -> pd.DataFrame:
-    """Hide screening-log groups that the participation table hides (they count the same people)."""
-    total = TOTAL
-    groups = participation[(participation["school"] == total) & (participation["sex"] == total)]
-    hidden = groups.loc[groups["suppressed"], ["wave", "area", "grade"]].assign(_hide=True)
-    marked = log.merge(hidden, on=["wave", "area", "grade"], how="left")
-    extra = marked["_hide"].eq(True).to_numpy() & ~log["suppressed"].to_numpy()
-    return log.assign(
-        n_respondents=log["n_respondents"].mask(extra),
-        n_flagged=log["n_flagged"].mask(extra),
-        suppressed=log["suppressed"] | extra,
-        suppression_reason=log["suppression_reason"].mask(extra, "complementary"),
-    )
+    data = wave_input(
+        read("aggregates"), read("participation"), read("screening_log"),
+        wave=wave, excluding=excluding,
+    )  # fmt: skip
+    return protect_wave(data, min_n=min_n, min_count=min_count)
 
 
 def _comparisons(
@@ -375,6 +324,7 @@ def _run_info(
         "previous_wave": previous,
         "waves": list(waves),
         "min_cell": config.min_cell,
+        "min_count": config.min_count,
         "synthetic": config.synthetic,
         "instrument": {
             "id": instrument.id,
@@ -424,7 +374,8 @@ def _publish(
     """Write ``<output>/<wave>/data/`` (reused when its key matches); returns the folder."""
     folder = config.output_dir / str(wave) / "data"
     named = f"/{','.join(config.priority_behaviours)}" if config.priority_behaviours else ""
-    key = hashlib.sha256(f"{cache.name}/{config.min_cell}/{wave}{named}".encode()).hexdigest()[:24]
+    limits = f"{config.min_cell}/{config.min_count}"
+    key = hashlib.sha256(f"{cache.name}/{limits}/{wave}{named}".encode()).hexdigest()[:24]
     info = read_json(folder / "run_info.json")
     if (
         info
@@ -496,8 +447,13 @@ def _prepare(
     meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
     chosen = _chosen_waves(waves or config.waves, meta["waves"])
 
+    excluding = frozenset(r.id for r in instrument.validity if r.exclude)
+
     def tables(waves: Sequence[int]) -> dict[str, pd.DataFrame]:
-        return _suppressed_tables(cache, min_n=config.min_cell, waves=waves)
+        return _suppressed_tables(
+            cache, min_n=config.min_cell, min_count=config.min_count, excluding=excluding,
+            waves=waves,
+        )  # fmt: skip
 
     folders = {
         w: _publish(config, instrument, cache, tables, wave=w, checksums=checksums) for w in chosen
@@ -506,11 +462,12 @@ def _prepare(
         "waves": chosen,
         "respondents": meta["respondents"],
         "quarantine_rows": meta["quarantine_rows"],
-        "quarantine_file": str(cache / "quarantine.csv"),
-        "cache": str(cache),
         "synthetic": config.synthetic,
     }
-    return Prepared(folders=folders, summary=summary, seconds=time.perf_counter() - start)
+    private = {"quarantine_file": str(cache / "quarantine.csv"), "cache": str(cache)}
+    return Prepared(
+        folders=folders, summary=summary, seconds=time.perf_counter() - start, private=private
+    )
 
 
 def _chosen_waves(waves: Sequence[int] | None, present: Sequence[int]) -> list[int]:

@@ -590,10 +590,10 @@ def test_mask_for_display_markers_rounding_and_footnote():
     assert "suppression_reason" not in shown.columns
     assert (
         shown.attrs["footnote"]
-        == "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram"
+        == "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram"
     )
     assert mask_for_display(table, lang="en", min_n=15).attrs["footnote"] == (
-        "– fewer than 15 answers, or hidden so that such a small group cannot be worked out"
+        "– fewer than 15 answers or too few with the answer, or hidden so that a small group cannot be worked out"
     )
     pd.testing.assert_frame_equal(table, before)
 
@@ -601,11 +601,11 @@ def test_mask_for_display_markers_rounding_and_footnote():
 def test_suppression_footnote_languages_and_errors():
     assert (
         suppression_footnote()
-        == "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram"
+        == "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram"
     )
     assert (
         suppression_footnote(min_n=5, lang="en")
-        == "– fewer than 5 answers, or hidden so that such a small group cannot be worked out"
+        == "– fewer than 5 answers or too few with the answer, or hidden so that a small group cannot be worked out"
     )
     with pytest.raises(ValueError, match="Unknown language 'de'"):
         suppression_footnote(lang="de")

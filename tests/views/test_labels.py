@@ -39,7 +39,10 @@ def test_rule_labels_prefer_run_info(pub):
 def test_grade_sex_and_domain_labels():
     assert labels.grade_labels("sv")["ak7"] == "åk 7"
     assert labels.grade_labels("en")["all"] == "All grades"
-    assert labels.sex_labels("en")["F"] == "Girls" and labels.sex_labels("en")["all"] == "All"
+    assert (
+        labels.sex_labels("en")["F"] == "Girls"
+        and labels.sex_labels("en")["all"] == "Girls and boys"
+    )
     assert labels.domain_label("school", "sv") == "Skola"
     assert labels.domain_label("unknown_domain", "sv") == "unknown_domain"
 

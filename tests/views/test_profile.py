@@ -67,7 +67,7 @@ def test_profile_table_of_a_hidden_area(pub):
     assert set(frame["Answers"]) == {MARKER}
     assert (
         table.footnotes[0]
-        == "– fewer than 10 answers, or hidden so that such a small group cannot be worked out"
+        == "– fewer than 10 answers or too few with the answer, or hidden so that a small group cannot be worked out"
     )
     assert "86" not in _texts(table)  # the sentinel never shows
 
@@ -99,7 +99,7 @@ def test_participation_tables(pub, fake):
     row = grades.frame.set_index("Årskurs").loc["åk 9"]
     assert row.tolist() == [MARKER, MARKER, "11"]
     assert grades.footnotes == (
-        "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram",
+        "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram",
     )
     tiny = profile.participation_table(pub, area="lillby", wave=2025, lang="sv")
     assert tiny.footnotes[-1] == t("report_note_no_enrolment", "sv")
@@ -137,5 +137,5 @@ def test_breakdown_and_area_tables(pub, fake):
     ]
     assert set(areas.frame["Lillby"]) == {MARKER}
     assert areas.footnotes == (
-        "– färre än 10 svar, eller dolt så att en sådan liten grupp inte kan räknas fram",
+        "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram",
     )

@@ -30,7 +30,7 @@ def test_display_table_renders_html_with_footnote():
     html = table._repr_html_()
     assert (
         "<table" in html
-        and "– fewer than 15 answers, or hidden so that such a small group cannot be worked out"
+        and "– fewer than 15 answers or too few with the answer, or hidden so that a small group cannot be worked out"
         in html
     )
     assert display_table(pd.DataFrame({"a": ["1"]})).footnotes == ()
