@@ -19,6 +19,8 @@ cell that a restriction proves safe is safe.
    must keep ``0 <= n_flagged <= n`` in every cell), else a small programme for that measure
    decides; a measure that cannot follow is added to the programme and it is solved again. So
    an anchor is a point of the whole system, and its group sizes are the reader's exact bound.
+   Tables that show a measure's value for a hidden group (the suppression never does; a table
+   edited by hand may) get no anchors: phases 2 and 5 then hold the hidden group sizes.
 4. The cells of hidden groups in each measure are read off the anchors (the measure following
    the anchor with the smallest and the largest share that fits).
 5. Any cell still unproven gets the exact joint programmes (group tables, its measure, and every
@@ -100,6 +102,10 @@ class _WaveAudit:
         self.leaves = leaves[status[leaves] == HIDDEN]  # group sizes the measures follow
         stated = self.stated_grid.reshape(-1)
         self.stated = stated[status[stated] == HIDDEN]
+        # the anchors move measures with their hidden groups: sound only when no measure value
+        # of a hidden group is shown (the suppression never shows one; a tampered table may)
+        implied = wave.implies[self.stated].indices
+        self.follow = not np.any(status[implied] == SHOWN)
         self.low = self.values.copy()
         self.high = self.values.copy()
         self.block = {}
@@ -113,7 +119,8 @@ class _WaveAudit:
         self._restricted_measures()
         if len(self._pending(np.fromiter(self.block, dtype=int))):
             self._prepare_joint()
-            self._anchor(self.stated)
+            if self.follow:
+                self._anchor(self.stated)
             every = np.fromiter(self.block, dtype=int)
             self._batch(every)
             pending = self._pending(every)
@@ -222,9 +229,12 @@ class _WaveAudit:
             mine = np.concatenate([g[hidden_group] for g in grids])
             rest = np.setdiff1d(targets, mine)
             cells = np.concatenate([self.group, own])
-            lower = np.zeros(len(cells))
-            lower[np.searchsorted(self.group, self.leaves)] = self._floor(exclude=measure)
-            block = Block(measure, cells, lower=lower, frozen=self.held)
+            if self.follow:
+                lower = np.zeros(len(cells))
+                lower[np.searchsorted(self.group, self.leaves)] = self._floor(exclude=measure)
+                block = Block(measure, cells, lower=lower, frozen=self.held)
+            else:  # the hidden groups held too: a restriction whatever the other measures show
+                block = Block(measure, cells, frozen=np.concatenate([self.held, self.leaves]))
             part = block_part(system, self.status, block)
             frame = certify(
                 system, self.status, self.strict, part, targets, exhaustive=rest, stats=self.stats
