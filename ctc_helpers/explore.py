@@ -329,4 +329,4 @@ def load_scored(config: Any, *, lang: str | None = None) -> pd.DataFrame:
         return pd.read_parquet(config)
     run = config if isinstance(config, RunConfig) else load_run_config(config)
     prepared = prepare_waves(run)
-    return pd.read_parquet(Path(prepared.summary["cache"]) / "scored.parquet")
+    return pd.read_parquet(Path(prepared.private["cache"]) / "scored.parquet")

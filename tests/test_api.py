@@ -135,7 +135,7 @@ def test_plots_take_the_published_folder_or_the_comparison(pub):
 def test_load_scored_warns_in_the_chosen_language(tmp_path, monkeypatch):
     rows = pd.DataFrame({"area": ["a", "b"], "family_conflict": [1.0, 0.0]})
     rows.to_parquet(tmp_path / "scored.parquet", index=False)
-    prepared = Prepared(folders={}, summary={"cache": str(tmp_path)}, seconds=0.0)
+    prepared = Prepared(folders={}, summary={}, seconds=0.0, private={"cache": str(tmp_path)})
     monkeypatch.setattr(explore, "prepare_waves", lambda config: prepared)
     monkeypatch.setattr(explore, "load_run_config", lambda path: object())
     with warnings.catch_warnings(record=True) as caught:

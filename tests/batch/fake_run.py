@@ -22,8 +22,10 @@ def fake_prepare(config, *, waves=None):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "run_info.json").write_text(json.dumps({"table": "fake"}), encoding="utf-8")
     rows = int(os.environ.get("CTC_FAKE_QUARANTINE", "0"))
-    summary = {"quarantine_rows": rows, "quarantine_file": str(config.cache_dir / "q.csv")}
-    return Prepared(folders={wave: folder}, summary=summary, seconds=0.0)
+    private = {"quarantine_file": str(config.cache_dir / "q.csv"), "cache": str(config.cache_dir)}
+    return Prepared(
+        folders={wave: folder}, summary={"quarantine_rows": rows}, seconds=0.0, private=private
+    )
 
 
 def main(argv: list[str]) -> int:
