@@ -64,8 +64,7 @@ sys.path.insert(0, str(REPO))
 
 from ctc_helpers.dashboard import server as dashboard  # noqa: E402
 from ctc_helpers.dashboard.data import load_dashboard_data, published_folders  # noqa: E402
-from ctc_helpers.dashboard.forkserver import KERNEL_NAME  # noqa: E402
-from ctc_helpers.dashboard.settings import VIEWS  # noqa: E402
+from ctc_helpers.dashboard.settings import KERNEL_PROCESS_NAME, VIEWS  # noqa: E402
 from ctc_helpers.dashboard.websocket import V1_PROTOCOL  # noqa: E402
 
 GOAL_MEMORY_GB, GOAL_P95, GOAL_RECOVERY = 8.0, 6.0, 120.0
@@ -82,6 +81,9 @@ class Viewer:
     number: int
     dashboard: str
     outcome: str = "pending"  # rendered, busy, failed
+    stage: str = "page"  # page, connection, widgets, redraw, reading
+    preheated: bool = False  # the page came from a pre-heated kernel (it was already drawn)
+    page_seconds: float | None = None
     first_render: float | None = None
     redraw: float | None = None
     problem: str = ""
@@ -124,7 +126,9 @@ def tree_memory(pid: int) -> tuple[int, int, int]:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             info = process.memory_full_info()
             pss, rss = pss + info.pss, rss + info.rss
-            kernels += process.name() == KERNEL_NAME or "ipykernel" in " ".join(process.cmdline())
+            kernels += process.name() == KERNEL_PROCESS_NAME or "ipykernel" in " ".join(
+                process.cmdline()
+            )
     return pss, rss, kernels
 
 
@@ -195,7 +199,7 @@ def _widget(states: dict, css_class: str) -> str | None:
     return None
 
 
-async def visit(viewer: Viewer, base: str, path: str, args: argparse.Namespace) -> None:
+async def visit(viewer: Viewer, base: str, path: str, link: int, args: argparse.Namespace) -> None:
     session = uuid.uuid4().hex
     start = time.monotonic()
     try:
@@ -206,6 +210,8 @@ async def visit(viewer: Viewer, base: str, path: str, args: argparse.Namespace) 
         viewer.outcome = "busy" if error.code == 503 else "failed"
         viewer.problem = f"HTTP {error.code}"
         return
+    viewer.page_seconds, viewer.stage = time.monotonic() - start, "connection"
+    viewer.preheated = response.request_time is not None and response.request_time < 0.2
     found = _KERNEL_ID.search(response.body.decode("utf-8"))
     if found is None:
         viewer.outcome, viewer.problem = "failed", "no kernel id in the page"
@@ -214,6 +220,7 @@ async def visit(viewer: Viewer, base: str, path: str, args: argparse.Namespace) 
     connection = await websocket_connect(
         url, max_message_size=64 * 2**20, subprotocols=[V1_PROTOCOL]
     )
+    viewer.stage = "widgets"
     try:
         control = uuid.uuid4().hex
         opening = _message(
@@ -230,22 +237,27 @@ async def visit(viewer: Viewer, base: str, path: str, args: argparse.Namespace) 
         )
         viewer.first_render, viewer.outcome = time.monotonic() - start, "rendered"
         if args.interact:
-            viewer.redraw = await _choose_another_area(connection, reply, session)
+            viewer.stage = "redraw"
+            viewer.redraw = await _choose_another_area(connection, reply, session, link)
+        viewer.stage = "reading"
         await asyncio.sleep(max(0.0, args.dwell - (time.monotonic() - start)))
     finally:
         connection.close()
 
 
-async def _choose_another_area(connection, reply: dict, session: str) -> float | None:
+async def _choose_another_area(connection, reply: dict, session: str, link: int) -> float | None:
+    """Choose an area that is neither the one shown nor the link's (a pre-heated kernel may
+    still be switching to the link's area); seconds until the new chart arrives."""
     states = _comm_data(reply)["states"]
     area, chart = _widget(states, "ctc-area"), _widget(states, "ctc-chart")
     if area is None or chart is None:
         return None
-    index = states[area]["state"].get("index") or 0
-    choices = len(states[area]["state"].get("_options_labels", ())) or 2
+    choices = len(states[area]["state"].get("_options_labels", ())) or 3
+    shown = {states[area]["state"].get("index") or 0, link % choices}
+    index = next(i for i in range(choices) if i not in shown)
     start = time.monotonic()
     connection.write_message(_message("comm_msg", {"comm_id": area, "data": {
-        "method": "update", "state": {"index": (index + 1) % choices}, "buffer_paths": []}},
+        "method": "update", "state": {"index": index}, "buffer_paths": []}},
         session), binary=True)  # fmt: skip
     await _until(
         connection,
@@ -262,13 +274,14 @@ async def crowd(base: str, areas: list[str], args: argparse.Namespace) -> list[V
 
     async def one(viewer: Viewer) -> None:
         await asyncio.sleep(viewer.number * args.arrival / max(1, args.viewers))
-        path = f"/voila/render/{viewer.dashboard}.ipynb?area={areas[viewer.number % len(areas)]}"
+        link = viewer.number % len(areas)
+        path = f"/voila/render/{viewer.dashboard}.ipynb?area={areas[link]}"
         try:
-            await visit(viewer, base, path, args)
+            await visit(viewer, base, path, link, args)
         except Exception as error:  # noqa: BLE001 - every failure is counted and named
             if viewer.outcome == "pending":
                 viewer.outcome = "failed"
-            viewer.problem = viewer.problem or f"{type(error).__name__}: {error}"
+            viewer.problem = viewer.problem or f"{type(error).__name__} ({viewer.stage}) {error}"
 
     await asyncio.gather(*(one(v) for v in viewers))
     return viewers
@@ -328,6 +341,10 @@ def report(viewers: list[Viewer], memory: Memory, baseline, recovered, args) -> 
     if times:
         print(f"first render: p50 {statistics.median(times):.2f} s, p95 {p95:.2f} s,"
               f" max {max(times):.2f} s (n={len(times)})")  # fmt: skip
+    slowest = sorted(rendered, key=lambda v: v.first_render, reverse=True)[:5]
+    print("slowest: " + "; ".join(
+        f"{v.dashboard} #{v.number} {v.first_render:.1f} s (page {v.page_seconds:.1f} s,"
+        f" {'pre-heated' if v.preheated else 'new kernel'})" for v in slowest))  # fmt: skip
     if redraws:
         print(f"another area: p50 {statistics.median(redraws):.2f} s,"
               f" p95 {_quantile(redraws, 0.95):.2f} s (n={len(redraws)})")  # fmt: skip
@@ -362,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=10.0, help="rest before the baseline")
     parser.add_argument("--max-kernels", type=int, default=None, help="the server's cap")
     parser.add_argument("--no-interact", dest="interact", action="store_false")
+    parser.add_argument("--server-log", type=Path, default=None, help="keep Voilà's log here")
     args = parser.parse_args(argv)
     if not 1 <= args.viewers <= 200:
         parser.error("--viewers must be between 1 and 200")
@@ -372,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_dashboard_data(reports)
         areas = [str(a) for a in data.areas["area_id"]]
         port = _free_port()
-        log_path = Path(scratch) / "voila.log"
+        log_path = args.server_log or Path(scratch) / "voila.log"
         with log_path.open("w") as log:
             server = dashboard.start_voila(port=port, reports_dir=reports, log=log, **options)
             try:

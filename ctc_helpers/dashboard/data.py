@@ -63,7 +63,7 @@ class DashboardData:
         folder = self.folders.get(int(wave))
         if folder is None or folder == self.published.path:
             return self.published
-        return _load_folder(str(folder))
+        return _load_folder(str(folder), (folder / "run_info.json").stat().st_mtime_ns)
 
 
 def published_folders(reports_dir: str | Path) -> dict[int, Path]:
@@ -90,7 +90,8 @@ def load_dashboard_data(
     data_dir: str | Path | None = None,
     lang: str | None = None,
 ) -> DashboardData:
-    """Read the published folder once per kernel (later calls with the same folder reuse it).
+    """Read the published folder once per kernel (later calls with the same folder reuse it,
+    until a new run rewrites it).
 
     Parameters
     ----------
@@ -116,7 +117,8 @@ def load_dashboard_data(
     """
     reports = resolve_path(reports_dir or os.environ.get(ENV_REPORTS) or REPORTS_DIR)
     team = resolve_path(data_dir or os.environ.get(ENV_DATA) or SAMPLE_DIR)
-    return _load_data(str(reports.resolve()), wave, str(team.resolve()), check_language(lang))
+    folders = str(reports.resolve())
+    return _load_data(folders, wave, str(team.resolve()), check_language(lang), _stamp(folders))
 
 
 def clear_data_cache() -> None:
@@ -125,8 +127,19 @@ def clear_data_cache() -> None:
     _load_folder.cache_clear()
 
 
+def _stamp(reports: str) -> tuple:
+    """When each published folder was last written (its ``run_info.json``, written last): a new
+    run makes the cache read the folders again."""
+    return tuple(
+        (wave, (folder / "run_info.json").stat().st_mtime_ns)
+        for wave, folder in published_folders(reports).items()
+    )
+
+
 @functools.cache
-def _load_data(reports: str, wave: int | None, data_dir: str, lang: str) -> DashboardData:
+def _load_data(
+    reports: str, wave: int | None, data_dir: str, lang: str, stamp: tuple
+) -> DashboardData:
     folders = published_folders(reports)
     if not folders:
         raise InputFileError(t("dash_no_published", lang, path=reports))
@@ -137,7 +150,7 @@ def _load_data(reports: str, wave: int | None, data_dir: str, lang: str) -> Dash
             f" {', '.join(map(str, folders))}."
         )
     return DashboardData(
-        published=_load_folder(str(folders[chosen])),
+        published=_load_folder(str(folders[chosen]), dict(stamp).get(chosen, 0)),
         wave=chosen,
         folders=folders,
         data_dir=Path(data_dir),
@@ -146,5 +159,5 @@ def _load_data(reports: str, wave: int | None, data_dir: str, lang: str) -> Dash
 
 
 @functools.cache
-def _load_folder(folder: str) -> Published:
+def _load_folder(folder: str, stamp: int) -> Published:
     return load_published(folder)

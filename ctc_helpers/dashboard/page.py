@@ -32,7 +32,7 @@ from ctc_helpers.dashboard.markup import banner_html, nav_html, notice_html
 from ctc_helpers.dashboard.priorities import priorities_parts, prioritization_view
 from ctc_helpers.dashboard.process import process_parts, process_view
 from ctc_helpers.dashboard.profile import profile_parts, profile_view
-from ctc_helpers.dashboard.settings import VIEWS
+from ctc_helpers.dashboard.settings import ENV_LANG, VIEWS
 from ctc_helpers.dashboard.widgets import clear_view_caches, find_widget, tagged
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
@@ -46,7 +46,9 @@ __all__ = [
     "message_page",
     "open_link",
     "warm_cache",
+    "machine_busy",
     "clear_caches",
+    "warm_every_view",
 ]
 
 LANGUAGE_NAMES = {"sv": "Svenska", "en": "English"}  # each language named in itself
@@ -139,6 +141,7 @@ def app(
         data = load_dashboard_data(reports_dir, wave=wave, lang=lang)
     except CTCError as exc:
         return message_page(str(exc))
+    _forget_other_data(data)
     if preheating():
         link = DeepLink(wait_for_link)
         warm_cache(view, data, lang=lang)
@@ -147,6 +150,32 @@ def app(
         return page
     area, refused = area_from_query(os.environ.get("QUERY_STRING", ""), data.areas)
     return build_page(view, data, area=area, refused=refused, lang=lang)
+
+
+_WARMED_FOR: list[DashboardData] = []  # the data the caches were filled from
+
+
+def _forget_other_data(data: DashboardData) -> None:
+    """Drop cached charts and tables computed from other data (a kernel forked from the fork
+    server inherits its caches; after a new run they belong to the old folder)."""
+    if _WARMED_FOR and _WARMED_FOR[0] is not data:
+        clear_charts()
+        clear_view_caches()
+    _WARMED_FOR[:] = [data]
+
+
+def warm_every_view(lang: str | None = None, *, budget: float = WARM_BUDGET) -> int:
+    """Fill the caches of every dashboard for every area from the published folder of
+    ``CTC_REPORTS_DIR`` (the fork server does this once for all its kernels). Returns the number
+    of areas done over all views; 0 without a published folder."""
+    lang = check_language(lang or os.environ.get(ENV_LANG))
+    try:
+        data = load_dashboard_data(lang=lang)
+    except CTCError:
+        return 0
+    _forget_other_data(data)
+    quiet = lambda: False  # noqa: E731 - nobody is waiting for a page yet
+    return sum(warm_cache(view, data, lang=lang, budget=budget, busy=quiet) for view in VIEWS)
 
 
 def message_page(text: str) -> widgets.VBox:
@@ -233,22 +262,38 @@ def open_link(page: widgets.VBox, data: DashboardData, query: str) -> None:
     message.value = notice_html(_refused_text(refused, data, dropdown.value, lang), kind="warning")
 
 
+def machine_busy() -> bool:
+    """True while the machine has no spare processor (1-minute load at least the number of
+    cores): then a pre-heated kernel does not render ahead, leaving the processors to the pages
+    people are waiting for."""
+    return os.getloadavg()[0] >= (os.cpu_count() or 1)
+
+
 def warm_cache(
-    view: str, data: DashboardData, *, lang: str | None = None, budget: float = WARM_BUDGET
+    view: str,
+    data: DashboardData,
+    *,
+    lang: str | None = None,
+    budget: float = WARM_BUDGET,
+    busy: Callable[[], bool] | None = None,
 ) -> int:
     """Compute what ``view`` first shows (chart, tables, downloads) for every area and the
     municipality, so that choosing another area is a look-up.
 
     Stops after ``budget`` seconds (the notebook's cell has a time limit; areas not done are
-    computed when chosen). Returns the number of areas done; an area that fails is skipped (the
-    view shows its message when it is asked for).
+    computed when chosen) and as soon as ``busy()`` (default :func:`machine_busy`) says the
+    machine has no spare processor
+    (under load, rendering ahead would slow down the pages people are opening). Returns the
+    number of areas done; an area that fails is skipped (the view shows its message when it is
+    asked for).
     """
     lang = check_language(lang)
+    busy = busy or machine_busy
     parts = FIRST_PARTS[view]
     deadline = time.monotonic() + budget
     done = 0
     for area in [*data.areas["area_id"], CITY]:
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or busy():
             break
         try:
             parts(data, area=str(area), lang=lang)
@@ -264,3 +309,4 @@ def clear_caches() -> None:
     clear_data_cache()
     clear_charts()
     clear_view_caches()
+    _WARMED_FOR.clear()

@@ -27,6 +27,8 @@ __all__ = [
     "ENV_DATA",
     "ENV_LANG",
     "ENV_TOKEN",
+    "ENV_FORKSERVER",
+    "KERNEL_PROCESS_NAME",
     "LOG_FILE",
     "SERVER_LOG",
     "ORPHAN_TIMEOUT",
@@ -52,6 +54,8 @@ ENV_REPORTS = "CTC_REPORTS_DIR"
 ENV_DATA = "CTC_DATA_DIR"
 ENV_LANG = "CTC_LANG"
 ENV_TOKEN = "CTC_DASHBOARD_TOKEN"  # the access token (never on a command line)
+ENV_FORKSERVER = "CTC_DASHBOARD_FORKSERVER"  # the fork server's socket, in the Voilà process
+KERNEL_PROCESS_NAME = "ctc-kernel"  # the process name of a forked kernel (ps, psutil)
 LOG_FILE = REPO_ROOT / ".ctc" / "logs" / "dashboard.log"  # errors in the kernels (tracebacks)
 SERVER_LOG = REPO_ROOT / ".ctc" / "logs" / "dashboard-server.log"  # Voilà's own log
 

@@ -17,7 +17,8 @@ Voilà 0.5 configured for area teams, with what its command line cannot say:
 - the token from the environment (``CTC_DASHBOARD_TOKEN``), removed before any kernel starts;
 - it dies with its parent: a pipe from ``ctc dashboard`` that closes when the parent dies (however
   it dies), and on Linux also the parent-death signal;
-- kernels forked from a pre-loaded process (:mod:`ctc_helpers.dashboard.forkserver`): ready in
+- kernels forked from a pre-loaded process (:mod:`ctc_helpers.dashboard.forkserver`, through
+  :mod:`ctc_helpers.dashboard.provisioner`): ready in
   milliseconds and sharing the imported code's memory (``--no-fork``: started the usual way);
 - it says "ready" on a second pipe once every pre-heated kernel has run its notebook, so that
   ``ctc dashboard`` prints the addresses only when the first visitors get pre-heated pages.
@@ -48,7 +49,7 @@ from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
-from ctc_helpers.dashboard import forkserver, settings
+from ctc_helpers.dashboard import provisioner, settings
 from ctc_helpers.dashboard.kernels import ADMISSION
 from ctc_helpers.dashboard.websocket import SafeKernelWebsocketHandler
 from ctc_helpers.i18n import check_language, t
@@ -316,13 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent(args.parent_fd, args.parent_pid)
     config = voila_config(args, token=token)
     with tempfile.TemporaryDirectory(prefix="ctc-dashboard-") as private:
-        if args.fork and forkserver.available():
-            _, socket_path = forkserver.start_server(Path(private))
-            os.environ[forkserver.ENV_FORKSERVER] = str(socket_path)
-            forkserver.register()
-            os.environ[KernelProvisionerFactory.default_provisioner_name_env] = (
-                forkserver.PROVISIONER
-            )
+        if args.fork and provisioner.available():
+            _, socket_path = provisioner.start_server(Path(private))
+            os.environ[settings.ENV_FORKSERVER] = str(socket_path)
+            provisioner.register()
+            choice = KernelProvisionerFactory.default_provisioner_name_env
+            os.environ[choice] = provisioner.PROVISIONER
         app = DashboardVoila.instance(config=config)
         app.initialize([args.notebooks])
         announce_ready(app, args.ready_fd, args.pool_size)

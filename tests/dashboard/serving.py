@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from ctc_helpers.dashboard import server as dashboard
-from ctc_helpers.dashboard.forkserver import KERNEL_NAME
+from ctc_helpers.dashboard.settings import KERNEL_PROCESS_NAME
 from tests.fake_published import write_fake_published
 
 START_TIMEOUT = 240  # seconds: a busy 2-core machine pre-heats four kernels
@@ -75,7 +75,7 @@ def fetch(url: str, *, timeout: float = PAGE_TIMEOUT) -> tuple[int, str, dict]:
 def is_kernel(process: psutil.Process) -> bool:
     """A kernel: forked by the fork server (named ``ctc-kernel``) or started as ipykernel."""
     with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-        return process.name() == KERNEL_NAME or "ipykernel" in " ".join(process.cmdline())
+        return process.name() == KERNEL_PROCESS_NAME or "ipykernel" in " ".join(process.cmdline())
     return False
 
 
