@@ -339,7 +339,8 @@ def test_grade_and_sex_select_a_group_and_hide_small_cells(site, data):
     markup = widget(view, "ctc-table-box").value
     assert row_for(markup, "Konflikter i familjen")[1] == "–"
     assert (
-        "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram" in markup
+        "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram"
+        in markup
     )
     assert "86 %" not in markup  # the leaky sentinel never shows
     assert widget(view, "ctc-error-box").value == ""
@@ -440,8 +441,9 @@ def test_the_shown_table_downloads_as_csv_and_excel(site, data):
     assert list(frame.columns) == shown[0]
     conflict = frame.loc[frame["Mått"].eq("Konflikter i familjen")].iloc[0]
     assert conflict["Söderdalen"] == "–"  # the girls of ak9 in Söderdalen are hidden
-    assert "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram" in set(
-        frame["Mått"]
+    assert (
+        "– färre än 10 svar eller för få med svaret, eller dolt så att en liten grupp inte kan räknas fram"
+        in set(frame["Mått"])
     )  # the footnote travels with the table
     book = openpyxl.load_workbook(io.BytesIO(files[csv_name.replace(".csv", ".xlsx")]))
     sheet = book[book.sheetnames[0]]
