@@ -25,10 +25,16 @@ Estimates (Mantel-Haenszel, adjusted for grade and sex)
 Strata where one of the two groups is empty carry no weight (their ``n1 n0 / N`` is 0). The crude
 (unadjusted) shares ``pct_exposed`` and ``pct_unexposed`` are shown beside, with Wilson intervals.
 
-Disclosure: :func:`protect_links` hides every link row whose pooled table has a cell below
-``min_n`` and, with :func:`ctc_helpers.privacy.suppress.suppress_counts` on each of the four
-cells across the areas, every row that would let such a cell be recovered by subtraction from
-the city.
+Disclosure (``docs/PRIVACY.md``, section 3, rule 8): the published link rows count girls and
+boys only (the pupils the published measures count). A reader who knows that ``a`` (exposed with
+the behaviour) in each grade x sex stratum is at most the behaviour's ``n_flagged`` there, and so
+on, could use a link row to narrow hidden cells of the aggregates. :func:`protect_links`
+therefore shows an area's row only when every aggregate cell those relations touch is shown (the
+``n`` and ``n_flagged`` of the factor and of the behaviour for each grade x girls/boys of the
+area) and each of its four pooled cells is at least ``min_n``; the city's row only when every
+area's row is shown. A shown row then relates only to shown numbers, and a hidden row is in no
+published relation: the links reveal nothing about the audited tables, and no hidden link count
+can be pinned or bounded away from zero.
 """
 
 from __future__ import annotations
@@ -42,10 +48,9 @@ import pandas as pd
 
 from ctc_helpers.config.factor_links import load_factor_links
 from ctc_helpers.errors import ConfigError
-from ctc_helpers.privacy.suppress import suppress_counts
 from ctc_helpers.stats.distributions import z_value
 from ctc_helpers.stats.intervals import wilson_ci
-from ctc_helpers.vocab import CITY, FACTOR_KINDS, OUTCOME_KINDS
+from ctc_helpers.vocab import CITY, FACTOR_KINDS, OUTCOME_KINDS, PUBLISHED_SEXES, TOTAL
 
 __all__ = [
     "CELLS",
@@ -243,13 +248,16 @@ def _with_shares(table: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def protect_links(links: pd.DataFrame, *, min_n: int = 10) -> pd.DataFrame:
-    """The publishable link table: small cells and those recoverable from them hidden.
+def protect_links(
+    links: pd.DataFrame, *, min_n: int = 10, aggregates: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The publishable link table (see the module docstring, *Disclosure*).
 
-    Each of the four pooled cells is protected across the areas of a wave (the city is their
-    margin) by :func:`~ctc_helpers.privacy.suppress.suppress_counts`; a row is hidden when any
-    of its cells is, and then every number of the row is blanked. The cells themselves are not
-    published.
+    An area's row is shown when each of its pooled cells ``a, b, c, d`` is at least ``min_n``
+    and ``aggregates`` (the *published* aggregates) show the ``n`` and ``n_flagged`` of the
+    factor and of the behaviour for every grade x girls/boys of that area and wave; the city's
+    row when it has no small cell and every area's row of that wave, factor and behaviour is
+    shown. A hidden row has every number blanked. The cells themselves are not published.
 
     Parameters
     ----------
@@ -257,24 +265,48 @@ def protect_links(links: pd.DataFrame, *, min_n: int = 10) -> pd.DataFrame:
         :func:`local_links` with ``wave`` and ``area`` groups and the city rows.
     min_n : int, default 10
         Smallest count shown.
+    aggregates : pandas.DataFrame, optional
+        The published aggregates (hidden values blank). Without them no area row is shown.
 
     Returns
     -------
     pandas.DataFrame
         The columns of ``LINK_COLUMNS``; hidden rows have ``suppressed`` True and blank numbers.
     """
-    hidden = pd.Series(False, index=links.index)
-    within = ["wave", "factor", "behaviour"]
-    for cell in CELLS:
-        part = links[[*within, "area", cell]]
-        protected = suppress_counts(part, count_col=cell, dims=["area"], within=within, min_n=min_n)
-        merged = part.merge(protected[[*within, "area", "suppressed"]], how="left")
-        hidden |= merged["suppressed"].fillna(True).astype(bool).to_numpy()
-        hidden |= (links[cell] < min_n).to_numpy()  # zeros too: "none of them" is not shown
+    small = (links[list(CELLS)] < min_n).any(axis=1)  # zeros too: "none of them" is not shown
+    city = links["area"].astype(str).eq(CITY)
+    covered = _covered(links, aggregates)
+    hidden = small | (~city & ~covered)
+    group = [links[c] for c in ("wave", "factor", "behaviour")]
+    an_area_hidden = hidden.where(~city, False).groupby(group).transform("any")
+    hidden = hidden | (city & an_area_hidden)
     numbers = [c for c in LINK_COLUMNS if c.startswith(("n_", "pct_", "r", "o"))]
     out = links.assign(suppressed=hidden)
     out = out.assign(**{c: out[c].astype(float).mask(hidden) for c in numbers})
     return out[list(LINK_COLUMNS)]
+
+
+def _covered(links: pd.DataFrame, aggregates: pd.DataFrame | None) -> pd.Series:
+    """Per link row: every grade x girls/boys cell of its factor and behaviour in its area and
+    wave is shown (``n`` and ``n_flagged``) in the published aggregates."""
+    if aggregates is None:
+        return pd.Series(False, index=links.index)
+    fine = aggregates[
+        (aggregates["area"].astype(str) != CITY)
+        & (aggregates["grade"].astype(str) != TOTAL)
+        & aggregates["sex"].isin(PUBLISHED_SEXES)
+    ]
+    shown = fine[["n", "n_flagged"]].notna().all(axis=1)
+    keys = [fine["wave"].astype(int), fine["area"].astype(str), fine["measure"].astype(str)]
+    whole = shown.groupby(keys).all()
+
+    def lookup(measure: str) -> np.ndarray:
+        index = pd.MultiIndex.from_arrays(
+            [links["wave"].astype(int), links["area"].astype(str), links[measure].astype(str)]
+        )
+        return whole.reindex(index, fill_value=False).to_numpy(dtype=bool)
+
+    return pd.Series(lookup("factor") & lookup("behaviour"), index=links.index)
 
 
 LINKS_FILE = "links.parquet"
@@ -288,9 +320,11 @@ def links_for_prepare(
     behaviours: Sequence[str],
     waves: Sequence[int],
     min_n: int,
+    aggregates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The prepare step's link table: every factor x named behaviour, per wave x area and the
-    city, protected by :func:`protect_links` (the only form that leaves the private cache).
+    city, over girls and boys, protected by :func:`protect_links` against the published
+    ``aggregates`` (the only form that leaves the private cache).
 
     Raises
     ------
@@ -308,8 +342,11 @@ def links_for_prepare(
     kinds = {f.id: f.kind for f in instrument.factors}
     columns = ["wave", "area", *STRATA, "valid", *(f"flag__{m}" for m in [*kinds, *behaviours])]
     scored = pd.read_parquet(scored_file, columns=columns, filters=[("wave", "in", list(waves))])
+    scored = scored[scored["sex"].isin(PUBLISHED_SEXES)]  # the pupils the measures count
     return protect_links(
-        local_links(scored, factor_kinds=kinds, behaviours=behaviours), min_n=min_n
+        local_links(scored, factor_kinds=kinds, behaviours=behaviours),
+        min_n=min_n,
+        aggregates=aggregates,
     )
 
 

@@ -402,7 +402,7 @@ def _publish(
     if config.priority_behaviours:
         effects = {**effects, "links": links_for_prepare(
             cache / "scored.parquet", instrument, behaviours=config.priority_behaviours,
-            waves=waves, min_n=config.min_cell,
+            waves=waves, min_n=config.min_cell, aggregates=published["aggregates"],
         )}  # fmt: skip
     staging = folder.with_name(".data-staging")
     shutil.rmtree(staging, ignore_errors=True)
