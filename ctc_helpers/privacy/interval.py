@@ -122,13 +122,22 @@ class _Component:
     targets: np.ndarray
 
 
-def block_part(system: CellSystem, status: np.ndarray, block: Block) -> Part:
-    """The unknown cells of a block and the relations wholly inside it (deviation form)."""
+def block_part(
+    system: CellSystem, status: np.ndarray, block: Block, *, strict: np.ndarray | None = None
+) -> Part:
+    """The unknown cells of a block and the relations wholly inside it (deviation form).
+
+    ``strict`` cells (hidden cells a reader knows not to be zero) get the lower bound 1: a
+    reader uses that knowledge in every relation they are in (two hidden cells known to be at
+    least 1 that add up to a shown 5 are each 1 .. 4)."""
     inside = np.zeros(system.size, dtype=bool)
     inside[block.cells] = True
     lower = np.zeros(system.size)
     if block.lower is not None:
         lower[block.cells] = block.lower
+    if strict is not None:
+        known = strict & (status == HIDDEN) & (system.values >= 1)
+        lower[known] = np.maximum(lower[known], 1.0)
     unknown = inside & (status != SHOWN)
     if block.frozen is not None:
         unknown[block.frozen] = False
@@ -186,7 +195,7 @@ def audit_blocks(
     strict = (status == HIDDEN) if strict is None else (strict & (status == HIDDEN))
     frames = []
     for block in blocks:
-        part = block_part(system, status, block)
+        part = block_part(system, status, block, strict=strict)
         targets = _targets(system, status, block)
         frame = certify(system, status, strict, part, targets, exact=exact, stats=stats)
         frames.append(frame.assign(block=block.name))

@@ -206,7 +206,9 @@ class _WaveAudit:
 
     def _restricted_groups(self) -> None:
         system = self.wave.system
-        part = block_part(system, self.status, Block("groups", self.group, frozen=self.leaves))
+        part = block_part(
+            system, self.status, Block("groups", self.group, frozen=self.leaves), strict=self.strict
+        )
         targets = _targets_of(self.wave, self.status, self.group)
         self._add(targets, "groups")
         targets = np.setdiff1d(targets, self.stated)
@@ -235,7 +237,7 @@ class _WaveAudit:
                 block = Block(measure, cells, lower=lower, frozen=self.held)
             else:  # the hidden groups held too: a restriction whatever the other measures show
                 block = Block(measure, cells, frozen=np.concatenate([self.held, self.leaves]))
-            part = block_part(system, self.status, block)
+            part = block_part(system, self.status, block, strict=self.strict)
             frame = certify(
                 system, self.status, self.strict, part, targets, exhaustive=rest, stats=self.stats
             )
@@ -266,12 +268,19 @@ class _WaveAudit:
 
     def _prepare_joint(self) -> None:
         system, status = self.wave.system, self.status
-        self.full_part = block_part(system, status, Block("groups", self.group))
-        self.small_part = block_part(system, status, Block("groups", self.group, frozen=self.held))
+        self.full_part = block_part(system, status, Block("groups", self.group), strict=self.strict)
+        self.small_part = block_part(
+            system, status, Block("groups", self.group, frozen=self.held), strict=self.strict
+        )
         every = [self.full_part]
         for measure in self.wave.measures:
             own = measure_cells(self.wave, measure)
-            part = block_part(system, status, Block(measure, np.concatenate([self.group, own])))
+            part = block_part(
+                system,
+                status,
+                Block(measure, np.concatenate([self.group, own])),
+                strict=self.strict,
+            )
             mine = np.isin(part.cells, own)
             rows_a = np.diff(part.a[:, mine].tocsr().indptr) > 0
             rows_g = np.diff(part.g[:, mine].tocsr().indptr) > 0
