@@ -9,8 +9,9 @@ questionnaires``. The unknowns are the *leaf* counts of a city of pupils (one sc
   ``s`` in F, M (pupils without a stated sex are in no measure of the new layout; in the old
   layout ``s`` also takes U).
 
-Every published number is a sum of leaves; for each hidden value the attacker solves two linear
-programmes (``scipy.optimize.linprog``) for its smallest and largest value and rounds inward.
+Every published number is a sum of leaves; a hidden value whose zero would have been shown (a
+numerator beside its shown group size) is at least 1. For each hidden value the attacker solves
+two linear programmes (``scipy.optimize.linprog``) for its smallest and largest value and rounds inward.
 """
 
 from __future__ import annotations
@@ -264,8 +265,10 @@ def attack(values: list[Value], leaves: Leaves) -> list[Finding]:
     shown = [v for v in values if v.shown]
     a_eq = np.array([v.functional for v in shown]) if shown else None
     b_eq = np.array([v.true for v in shown]) if shown else None
-    a_ub = leaves.inequalities()
-    b_ub = np.zeros(a_ub.shape[0])
+    # a hidden value known not to be zero is at least 1, in every relation it is in
+    known = [v.functional for v in values if not v.shown and v.nonzero and v.true > 0]
+    a_ub = sparse.vstack([leaves.inequalities(), *(sparse.csr_matrix(-f) for f in known)])
+    b_ub = np.concatenate([np.zeros(leaves.inequalities().shape[0]), -np.ones(len(known))])
     findings, seen = [], {}
     for value in values:
         if value.shown:
