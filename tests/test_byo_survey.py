@@ -29,8 +29,9 @@ from ctc_helpers.views import report
 pytestmark = pytest.mark.slow
 
 EXAMPLE = REPO_ROOT / "data" / "examples" / "behaviours_only"
-# the phases the example supports (a new project's run file also lists 04_follow_up)
-PHASES = ("01_survey_analysis", "02_factor_prioritization", "03_gap_analysis")
+# every phase of a new project's run file: 02 and 03 say the survey has no factors, 04 what a
+# follow-up of one survey cannot do yet
+PHASES = ("01_survey_analysis", "02_factor_prioritization", "03_gap_analysis", "04_follow_up")
 NO_FACTORS = "har inga risk- eller skyddsfaktorer"  # instrument_no_factors, Swedish
 
 
@@ -136,10 +137,28 @@ def test_profile_report_reads_right(ran):
     assert "Riskfaktor" in text  # the default glossary stays below it
 
 
-@pytest.mark.parametrize("phase", PHASES[1:])
+@pytest.mark.parametrize("phase", PHASES[1:3])
 def test_factor_phases_say_the_survey_has_no_factors(ran, phase):
     text = _texts(ran["out"] / "2025" / "norr" / f"{phase}.ipynb")
     assert NO_FACTORS in text
+
+
+def test_follow_up_says_what_it_cannot_do(ran):
+    """One survey and no factor scales: the follow-up runs and says so, section by section."""
+    texts = {area: _texts(ran["out"] / "2025" / area / "04_follow_up.ipynb") for area in
+             ("all", "norr")}  # fmt: skip
+    for text in texts.values():
+        assert "Det finns ingen tidigare mätning att jämföra med." in text
+        assert (
+            "Ett trendtest behöver minst tre mätningar; hittills finns bara data från 2025." in text
+        )
+        assert text.count(NO_FACTORS) == 2  # risk and protective factors, once each
+        assert "Ingen årskull kan följas ännu" in text
+        assert "Det finns ingen målkedja för området ännu" in text
+        for other in ("åk 6", "åk 8", "gy 1"):  # the default vocabulary never shows
+            assert other not in text
+    record = json.loads((ran["out"] / "2025" / "norr" / "04_follow_up.json").read_text("utf-8"))
+    assert record["assessments"] == {} and record["clear_trends"] == []
 
 
 def test_english_report_notes_the_missing_language(ran):

@@ -3,6 +3,12 @@ change, trend and cohort tables of :mod:`ctc_helpers.phases.followup` in Swedish
 translated labels, formatted numbers, the suppression marker for hidden groups — and sentences
 that explain a change that cannot be compared (:func:`explain_not_comparable`).
 
+Given the published folder (``published``), the displays read the run's vocabulary (its own
+grades and sexes), its measure catalogue and minimum group, and say what the follow-up cannot do
+instead of showing an empty table: the instrument has no measures of that kind (no factor
+scales), there is no earlier survey to compare with, a trend test needs three surveys, no year
+group is seen twice.
+
 The trend chart is :func:`ctc_helpers.plots.followup.plot_trends`.
 """
 
@@ -13,8 +19,10 @@ from IPython.display import Markdown
 
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.phases.followup.assessment import NOT_COMPARABLE, TOO_FEW_WAVES
+from ctc_helpers.publish.read import Published
 from ctc_helpers.survey.compare import TOO_FEW
 from ctc_helpers.views.escape import markdown_text
+from ctc_helpers.views.instrument import missing_note
 from ctc_helpers.views.labels import grade_labels, measure_labels
 from ctc_helpers.views.numbers import format_pct, format_points
 from ctc_helpers.views.tables import QUIET_MARK, DisplayTable, display_table
@@ -105,6 +113,18 @@ def _labels(measures: pd.DataFrame | None, lang: str) -> dict[str, str]:
     return {} if measures is None else measure_labels(measures, lang)
 
 
+def _catalogue(measures: pd.DataFrame | None, published: Published | None):
+    """The measure catalogue given, else the published folder's (None without either)."""
+    return published.measures if measures is None and published is not None else measures
+
+
+def _smallest(min_cell: int | None, published: Published | None) -> int:
+    """The smallest group shown: the one given, else the published folder's, else 10."""
+    if min_cell is not None:
+        return min_cell
+    return published.min_cell if published is not None else 10
+
+
 def _pct_or_marker(value: float, suppressed: bool, lang: str) -> str:
     return t("suppressed_marker", lang) if suppressed or pd.isna(value) else format_pct(value, lang)
 
@@ -114,22 +134,29 @@ def change_display(
     *,
     measures: pd.DataFrame | None = None,
     lang: str | None = None,
-    min_cell: int = 10,
-) -> DisplayTable:
+    min_cell: int | None = None,
+    published: Published | None = None,
+    kind: str | None = None,
+) -> DisplayTable | Markdown:
     """Display copy of :func:`ctc_helpers.phases.followup.changes.change_table`: one row per measure, both comparisons side by side.
 
     Columns (in ``lang``): measure, the value of the baseline, previous and followed-up wave
     ("–" when suppressed), then for each comparison the difference in percentage points with its
     95 % interval and the assessment in words (e.g. "förbättring (minskning)", "ingen tydlig
     förändring"). When the previous wave is the baseline, the baseline columns are left out.
+
+    ``published`` gives the measure catalogue and smallest group when those are not passed. With
+    ``kind`` (``"risk"``, ``"behaviour"``, ...) an instrument without such measures gives the
+    note saying so (:func:`ctc_helpers.views.instrument.missing_note`); a table without an earlier
+    survey gives the sentence "no earlier survey to compare with".
     """
     lang = check_language(lang)
+    note = missing_note(published, kind, lang) if published is not None and kind else None
+    if note is not None:
+        return note
     if changes.empty:
-        return display_table(
-            pd.DataFrame({t("followup_col_measure", lang): []}),
-            lang=lang,
-            notes=(t("followup_no_earlier_wave", lang),),
-        )
+        return Markdown(markdown_text("followup_no_earlier_wave", lang))
+    measures, min_cell = _catalogue(measures, published), _smallest(min_cell, published)
     labels = _labels(measures, lang)
     order = list(dict.fromkeys(changes["measure"]))
     by_reference = {
@@ -188,15 +215,28 @@ def _pct_cells(values: pd.Series, lang: str) -> list[str]:
 
 
 def trend_test_display(
-    tests: pd.DataFrame, *, measures: pd.DataFrame | None = None, lang: str | None = None
-) -> DisplayTable:
+    tests: pd.DataFrame,
+    *,
+    measures: pd.DataFrame | None = None,
+    lang: str | None = None,
+    published: Published | None = None,
+) -> DisplayTable | Markdown | None:
     """Display copy of :func:`ctc_helpers.phases.followup.trends.trend_tests`, one row per measure.
 
     Columns (in ``lang``): measure, waves used, odds ratio per survey cycle with its 95 %
-    interval, Holm-adjusted p-value and the assessment in words.
+    interval, Holm-adjusted p-value and the assessment in words. When the table holds fewer
+    than three surveys, one sentence says so (naming the surveys there are) instead of a row per
+    measure; no measures (e.g. an instrument without factor scales, said above) show nothing.
+    ``published`` gives the measure catalogue when ``measures`` is not passed.
     """
     lang = check_language(lang)
-    labels = _labels(measures, lang)
+    if tests.empty:
+        return None
+    if tests["trend"].eq(TOO_FEW_WAVES).all():
+        waves = sorted({int(w) for w in (*tests["first_wave"], *tests["last_wave"])})
+        listed = ", ".join(map(str, waves))
+        return Markdown(markdown_text("followup_trend_too_few_waves", lang, waves=listed))
+    labels = _labels(_catalogue(measures, published), lang)
     word = t("followup_interval_to", lang)
     rows = [
         {
@@ -238,15 +278,23 @@ def cohort_display(
     *,
     measures: pd.DataFrame | None = None,
     lang: str | None = None,
-    min_cell: int = 10,
-) -> DisplayTable:
+    min_cell: int | None = None,
+    published: Published | None = None,
+) -> DisplayTable | Markdown:
     """Display copy of :func:`ctc_helpers.phases.followup.cohorts.cohort_table`, one row per year group and measure.
 
     One column per wave with the value and the grade the year group was in (e.g.
-    "12 % (åk 9)"); the note says that it is the same year group, not the same pupils.
+    "12 % (åk 9)"); the note says that it is the same year group, not the same pupils. The
+    grades are named in the vocabulary in force: ``published``'s, else the one the table carries
+    from its published folder, else ``data_schema/respondents.yaml``. No year group seen in two
+    surveys gives a sentence saying so.
     """
     lang = check_language(lang)
-    labels, grades = _labels(measures, lang), grade_labels(lang)
+    if cohorts.empty:
+        return Markdown(markdown_text("followup_no_cohorts", lang))
+    measures, min_cell = _catalogue(measures, published), _smallest(min_cell, published)
+    vocabulary = published if published is not None else cohorts
+    labels, grades = _labels(measures, lang), grade_labels(lang, published=vocabulary)
     marker = t("suppressed_marker", lang)
     cells = cohorts.assign(
         text=[

@@ -5,6 +5,10 @@ notice about the area's goal file, in Swedish or English.
 The chain as data is :mod:`ctc_helpers.config.goal_chain`; its evaluation in a wave is
 :mod:`ctc_helpers.phases.followup.goal_progress`; the chain drawn as a picture is
 :mod:`ctc_helpers.plots.goal_chain`.
+
+A goal about one grade or sex is named in the vocabulary in force: the published folder's
+(``published``), else the one the evaluated table carries from the aggregate table it was
+evaluated on, else ``data_schema/respondents.yaml``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from IPython.display import Markdown
 
 from ctc_helpers.config.goal_chain import GoalChain, goal_chain_path, goal_schema, schema_codes
 from ctc_helpers.i18n import check_language, t, text_of
+from ctc_helpers.publish.read import Published
 from ctc_helpers.views.escape import markdown_text
 from ctc_helpers.views.labels import grade_labels, measure_labels, sex_labels
 from ctc_helpers.views.numbers import format_pct
@@ -48,14 +53,17 @@ def status_label(status: str, lang: str | None = None) -> str:
     return f"{statuses()[status]['symbol']} {t(f'goal_status_{status}', lang)}"
 
 
-def goal_name(row: pd.Series, labels: dict[str, str], lang: str) -> str:
+def goal_name(
+    row: pd.Series, labels: dict[str, str], lang: str, *, published: Published | None = None
+) -> str:
     """The name of an evaluated goal (a row of
     :func:`ctc_helpers.phases.followup.goal_progress.evaluate_goals`) with its group.
 
     The goal's own label when it has one, else its programme's reach or fidelity, else its
-    measure's label; then the grade and sex when the goal is about one group, in brackets.
+    measure's label; then the grade and sex when the goal is about one group, in brackets, named
+    in the vocabulary in force (``published``'s, else the one the row carries).
     """
-    return _goal_label(row, labels, lang) + _group_text(row, lang)
+    return _goal_label(row, labels, lang) + _group_text(row, lang, published)
 
 
 def _goal_label(row: pd.Series, labels: dict[str, str], lang: str) -> str:
@@ -66,9 +74,11 @@ def _goal_label(row: pd.Series, labels: dict[str, str], lang: str) -> str:
     return labels.get(row["measure"], row["measure"])
 
 
-def _group_text(row: pd.Series, lang: str) -> str:
-    parts = [grade_labels(lang)[row["grade"]]] if row["grade"] != TOTAL else []
-    parts += [sex_labels(lang)[row["sex"]]] if row["sex"] != TOTAL else []
+def _group_text(row: pd.Series, lang: str, published: Published | None = None) -> str:
+    vocabulary = published if published is not None else row
+    grade, sex = str(row["grade"]), str(row["sex"])
+    parts = [grade_labels(lang, published=vocabulary).get(grade, grade)] if grade != TOTAL else []
+    parts += [sex_labels(lang, published=vocabulary).get(sex, sex)] if sex != TOTAL else []
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -97,10 +107,12 @@ def reason_text(row: pd.Series, lang: str | None = None, *, min_n: int = 10) -> 
     return f"{text} {note}".strip()
 
 
-def box_text(row: pd.Series, labels: dict[str, str], lang: str) -> str:
+def box_text(
+    row: pd.Series, labels: dict[str, str], lang: str, *, published: Published | None = None
+) -> str:
     """The text of a goal's box in the chain picture: its name, the way from the baseline to the
     latest value (target and year in brackets), and its status."""
-    name = textwrap.fill(goal_name(row, labels, lang), width=30)
+    name = textwrap.fill(goal_name(row, labels, lang, published=published), width=30)
     start = format_pct(row["baseline_used"], lang) if pd.notna(row["baseline_used"]) else "?"
     now = format_pct(row["latest"], lang) if pd.notna(row["latest"]) else "?"
     goal = t(
@@ -114,14 +126,23 @@ def goal_display(
     *,
     measures: pd.DataFrame | None = None,
     lang: str | None = None,
-    min_cell: int = 10,
-) -> DisplayTable:
+    min_cell: int | None = None,
+    published: Published | None = None,
+) -> DisplayTable | None:
     """Display copy of :func:`ctc_helpers.phases.followup.goal_progress.evaluate_goals`: one row per goal, short-term goals first.
 
     Columns (in ``lang``): level, goal, baseline (year), latest value with its 95 % interval,
-    target (year), status (symbol and word) and the reason in words.
+    target (year), status (symbol and word) and the reason in words. ``published`` gives the
+    vocabulary, measure catalogue and smallest group when those are not passed. No goals (no
+    goal chain: :func:`goal_chain_notice` says so) show nothing.
     """
     lang = check_language(lang)
+    if evaluated.empty:
+        return None
+    if published is not None:
+        measures = published.measures if measures is None else measures
+        min_cell = published.min_cell if min_cell is None else min_cell
+    min_cell = 10 if min_cell is None else min_cell
     labels = {} if measures is None else measure_labels(measures, lang)
     order = {code: i for i, code in enumerate(schema_codes("levels"))}
     rows = evaluated.assign(_order=evaluated["level"].map(order)).sort_values(
@@ -133,7 +154,7 @@ def goal_display(
         {
             t("goal_col_level", lang): rows["level"].map(level_names),
             t("goal_col_goal", lang): [
-                goal_name(r, labels, lang) for _, r in rows.iterrows()
+                goal_name(r, labels, lang, published=published) for _, r in rows.iterrows()
             ],
             t("goal_col_baseline", lang): [
                 f"{format_pct(b, lang)} ({y})" if pd.notna(b) else "" for b, y in

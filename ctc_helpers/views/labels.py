@@ -124,7 +124,7 @@ def _run_info(published: object) -> dict:
     (which carries it in ``attrs``); ``{}`` otherwise."""
     if isinstance(published, Published):
         return published.run_info
-    if isinstance(published, pd.DataFrame):
+    if isinstance(published, pd.DataFrame | pd.Series):
         return published.attrs.get("run_info") or {}
     return {}
 

@@ -174,7 +174,8 @@ def change_table(
     -------
     pandas.DataFrame
         Two rows per measure, one per reference (``previous`` and ``baseline``, both written
-        also when the previous wave is the baseline), none when ``wave`` is the first wave:
+        also when the previous wave is the baseline), none when ``wave`` is the first wave or
+        no measure is shown (``kinds`` the instrument does not have):
         ``wave``, ``reference`` (``"previous"`` or ``"baseline"``), ``reference_wave``,
         ``area``, ``grade``, ``sex``, ``measure``, ``measure_kind``, ``pct``, ``n``,
         ``pct_reference``, ``n_reference``, ``diff`` (``pct - pct_reference``),
@@ -199,6 +200,8 @@ def change_table(
     {'reference': 'previous', 'diff': -0.1, 'change': 'decrease', 'assessment': 'better'}
     """
     rows = group_rows(aggregates, area=area, grade=grade, sex=sex, include=include, kinds=kinds)
+    if rows.empty:  # no measure of these kinds (e.g. an instrument without factor scales)
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
     waves = waves_of(rows)
     if wave not in waves:
         raise ValueError(

@@ -2,8 +2,8 @@
 
 :func:`cohort_table` lines up grades that belong to the same year group (birth cohort) across
 waves: a grade of year *y* in wave *w* and a grade of year *y + (w' - w)* in wave *w'* (from the
-``year`` of each grade in ``data_schema/respondents.yaml``), e.g. åk 7 in 2021, åk 9 in 2023 and
-gy 2 in 2025. The surveys are repeated cross-sections: it is the same year group, **not the same
+``year`` of each grade in the vocabulary in force: the one the published folder carries, else
+``data_schema/respondents.yaml``), e.g. åk 7 in 2021, åk 9 in 2023 and gy 2 in 2025. The surveys are repeated cross-sections: it is the same year group, **not the same
 pupils**, and changes mix growing older with anything else that changed.
 """
 
@@ -17,7 +17,7 @@ from ctc_helpers.config.instrument import RespondentSchema, load_respondent_sche
 from ctc_helpers.phases.followup.selection import check_codes, measure_mask, up_to
 from ctc_helpers.vocab import TOTAL
 
-__all__ = ["COHORT_COLUMNS", "cohort_table"]
+__all__ = ["COHORT_COLUMNS", "cohort_table", "grade_years", "grade_years_in_force"]
 
 COHORT_COLUMNS = [
     "cohort", "start_year", "wave", "grade", "grade_year", "area", "sex", "measure",
@@ -40,8 +40,8 @@ def cohort_table(
 ) -> pd.DataFrame:
     """Values of the same year group (birth cohort) followed across waves as it moves up grades.
 
-    A cohort is identified by the year it started school: ``wave - year`` of its grade
-    (``data_schema/respondents.yaml``). Only cohorts seen in at least two waves are kept. This is
+    A cohort is identified by the year it started school: ``wave - year`` of its grade (the
+    vocabulary in force, see ``schema``). Only cohorts seen in at least two waves are kept. This is
     the same year group, not the same pupils (repeated cross-sections).
 
     Parameters
@@ -53,7 +53,9 @@ def cohort_table(
     include, kinds, min_n
         As in :func:`ctc_helpers.phases.followup.changes.change_table`.
     schema : RespondentSchema, optional
-        Gives the grade years (default: ``data_schema/respondents.yaml``).
+        Gives the grade years. Default: the grades the aggregate table carries from the published
+        folder (``attrs["run_info"]``, the instrument's or run file's vocabulary), else
+        ``data_schema/respondents.yaml``.
     last_wave : int, optional
         Leave out the waves after this one (the wave of the report); default: every wave.
 
@@ -75,8 +77,7 @@ def cohort_table(
     >>> cohort_table(table, area="all")[["cohort", "wave", "grade", "pct"]].values.tolist()
     [['ak7-2021', 2021, 'ak7', 0.1], ['ak7-2021', 2023, 'ak9', 0.25]]
     """
-    schema = schema if schema is not None else load_respondent_schema()
-    years = schema.grade_years
+    years = schema.grade_years if schema is not None else grade_years_in_force(aggregates)
     aggregates = up_to(aggregates, last_wave)
     check_codes(aggregates, area=area, sex=sex)
     keep = aggregates["area"].eq(area) & aggregates["sex"].eq(sex)
@@ -95,9 +96,29 @@ def cohort_table(
         cohort=cohort, suppressed=hidden | (frame["n"] < min_n), comparable=comparable
     )
     first_seen = frame["start_year"].map(first["wave"])
-    return (
+    table = (
         frame.assign(_first=first_seen, _year=frame["start_year"].map(first["grade"].map(years)))
         .sort_values(["_first", "_year", "measure", "wave"], kind="stable")
         .loc[:, COHORT_COLUMNS]
         .reset_index(drop=True)
     )
+    table.attrs = dict(aggregates.attrs)  # the vocabulary travels on to the display
+    return table
+
+
+def grade_years(vocabulary: Sequence[dict]) -> dict[str, int]:
+    """Map grade code -> school year of a published vocabulary (``run_info["respondents"]
+    ["grades"]``); grades without a year are left out.
+
+    >>> grade_years([{"code": "g9", "year": 9}, {"code": "g10", "year": 10}, {"code": "x"}])
+    {'g9': 9, 'g10': 10}
+    """
+    return {str(g["code"]): int(g["year"]) for g in vocabulary if g.get("year") is not None}
+
+
+def grade_years_in_force(aggregates: pd.DataFrame) -> dict[str, int]:
+    """The grade years of the vocabulary the aggregate table carries from its published folder
+    (``attrs["run_info"]``), else those of ``data_schema/respondents.yaml``."""
+    info = aggregates.attrs.get("run_info") or {}
+    published = grade_years((info.get("respondents") or {}).get("grades") or [])
+    return published or load_respondent_schema().grade_years

@@ -379,7 +379,9 @@ def evaluate_goals(
     frame = _with_baseline(frame)
     frame = _with_changes(frame, alpha=alpha)
     frame = _with_progress(frame)
-    return _with_status(frame)[_EVALUATED_COLUMNS]
+    evaluated = _with_status(frame)[_EVALUATED_COLUMNS]
+    evaluated.attrs = dict(aggregates.attrs)  # the run's vocabulary, for the goal's group label
+    return evaluated
 
 
 _EVALUATED_COLUMNS = [
@@ -466,7 +468,8 @@ def _with_status(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def focus_measures(aggregates: pd.DataFrame, chain: GoalChain | None = None) -> list[str]:
-    """Measures to chart: the survey measures of the goal chain, else the composites.
+    """Measures to chart: the survey measures of the goal chain, else the composites, else
+    (an instrument without factor scales) the behaviours.
 
     Parameters
     ----------
@@ -486,14 +489,19 @@ def focus_measures(aggregates: pd.DataFrame, chain: GoalChain | None = None) -> 
     ...     "measure_kind": ["behaviour", "composite", "composite"]})
     >>> focus_measures(table)
     ['high_risk', 'high_protection']
+    >>> focus_measures(table.iloc[:1])
+    ['alcohol_30d']
     """
     present = list(dict.fromkeys(aggregates["measure"]))
     wanted = [] if chain is None else [g.measure for g in chain.goals if g.measure]
     chosen = [m for m in dict.fromkeys(wanted) if m in present]
     if chosen:
         return chosen
-    composites = aggregates.loc[aggregates["measure_kind"].eq("composite"), "measure"]
-    return list(dict.fromkeys(composites))
+    for kind in ("composite", "behaviour"):
+        shown = aggregates.loc[aggregates["measure_kind"].eq(kind), "measure"]
+        if not shown.empty:
+            return list(dict.fromkeys(shown))
+    return []
 
 
 def goal_summary(evaluated: pd.DataFrame) -> dict[str, Any]:
