@@ -16,8 +16,9 @@ The latent model, per respondent *i* in area *a*, grade *g* (year of schooling *
   each item of *f* is ``eta_f + noise`` cut at the normal quantiles of its scored options (a
   reverse-scored item runs the other way);
 * behaviour items follow a cumulative logit
-  ``P(code >= c) = logistic(a_b(g) + b_R R + b_P P + sex_b + trend - tau_c)`` whose intercepts
-  ``a_b(g)`` reproduce the configured prevalence by grade; a 30-day item shares the latent and the
+  ``P(code >= c) = logistic(a_b(g) + b_R R + b_P P + sex_b + links + trend - tau_c)`` whose
+  intercepts ``a_b(g)`` reproduce the configured prevalence by grade; ``links`` are the planted
+  factor -> behaviour links (:mod:`ctc_helpers.demo.links`); a 30-day item shares the latent and the
   noise of its lifetime item (the instrument's ``pair_greater`` pairs) so that 30-day use never
   exceeds lifetime use in a valid questionnaire;
 * in areas with a ``ctc_start`` year, every wave after it adds the ``ctc_effects`` shift to the
@@ -55,6 +56,7 @@ from ctc_helpers.config.instrument import (
     load_respondent_schema,
 )
 from ctc_helpers.config.yaml_load import load_yaml
+from ctc_helpers.demo.links import check_links, link_term, link_variance, links_truth
 from ctc_helpers.demo.process import write_process_files
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import check_language, t, text_of
@@ -479,12 +481,13 @@ def _in_area(areas: pd.Series, area: str) -> np.ndarray:
 def _factor_items(
     people: pd.DataFrame, ctx: _Context, rng: np.random.Generator
 ) -> tuple[dict, dict]:
-    """Ordinal answers to every factor item from the factor's latent score, and the answers of
-    the items a CTC effect moved as they would have been without it (same draws)."""
+    """Ordinal answers to every factor item from the factor's latent score, the answers of the
+    items a CTC effect moved as they would have been without it (same draws), and each factor's
+    own deviation per pupil (``eta`` minus its base, grade and sex terms; for planted links)."""
     defaults = ctx.model.get("factor_defaults") or {}
     options = ctx.model.get("items") or {}
     mean_year = float(np.mean(list(ctx.schema.grade_years.values())))
-    answers, without = {}, {}
+    answers, without, deviations = {}, {}, {}
     for factor in ctx.instrument.factors:
         items = [
             (i, rev) for i, rev in factor.items if ctx.plan.factor_items.get(i) == (factor.id, rev)
@@ -494,14 +497,17 @@ def _factor_items(
         par = {**defaults, **(ctx.model.get("factors") or {}).get(factor.id, {})}
         loading = float(par.get("loading", 0.7))
         general = people["R"] if factor.kind == "risk" else people["P"]
+        own = rng.standard_normal(len(people))
+        shift = _shift(ctx, factor.id, people["area"])
         eta = (
             float(par.get(f"{factor.kind}_base", par.get("base", 0.0)))
             + float(par.get("grade_slope", 0.0)) * (people["year"].to_numpy() - mean_year)
             + _sex_effect(people["sex"].to_numpy(), par.get("sex"))
             + loading * general.to_numpy()
-            + np.sqrt(1 - loading**2) * rng.standard_normal(len(people))
-            + _shift(ctx, factor.id, people["area"])
+            + np.sqrt(1 - loading**2) * own
+            + shift
         )
+        deviations[factor.id] = loading * general.to_numpy() + np.sqrt(1 - loading**2) * own + shift
         ctc = _ctc_shift(ctx, factor.id, people["area"])
         eta_without = eta - ctc if ctc.any() else None
         for item, reverse in items:
@@ -510,7 +516,7 @@ def _factor_items(
             )
             if cf is not None:
                 without[item] = cf
-    return answers, without
+    return answers, without, deviations
 
 
 def _ordinal(
@@ -561,20 +567,22 @@ def _prevalence(points: dict, years: pd.Series, schema: RespondentSchema) -> np.
     return expit(np.interp(years.to_numpy(), xs, logit(np.array(ys))))
 
 
-def _attenuation(par: dict, rho: float) -> float:
-    """Factor ``k`` with ``E[logistic(k * logit(p) + X)] ~= p`` for the spread of X (probit approx.)."""
+def _attenuation(par: dict, rho: float, links: float = 0.0) -> float:
+    """Factor ``k`` with ``E[logistic(k * logit(p) + X)] ~= p`` for the spread of X (probit approx.);
+    ``links``: the variance the planted links add (:func:`~ctc_helpers.demo.links.link_variance`)."""
     b_r, b_p = float(par.get("risk", 1.0)), float(par.get("protection", -0.5))
     sex = np.array([float(v) for v in (par.get("sex") or {}).values()] or [0.0])
     var = b_r**2 + b_p**2 + 2 * rho * b_r * b_p + float(par.get("shared", 0.0)) ** 2
-    var += float(np.mean(sex**2)) / 2
+    var += float(np.mean(sex**2)) / 2 + links
     return float(np.sqrt(1 + np.pi * var / 8))
 
 
 def _behaviour_items(
-    people: pd.DataFrame, ctx: _Context, rng: np.random.Generator
+    people: pd.DataFrame, ctx: _Context, rng: np.random.Generator, deviations: dict
 ) -> tuple[dict, dict]:
     """Answers to the behaviour items: cumulative logits; 30-day items follow their lifetime item.
-    Also the answers of the items a CTC effect moved as they would have been without it."""
+    Also the answers of the items a CTC effect moved as they would have been without it.
+    ``deviations``: each factor's own deviation per pupil (the planted links use them)."""
     rho = float((ctx.model.get("latent") or {}).get("correlation", -0.4))
     shared = {}
     latent, answers, latent_without, without = {}, {}, {}, {}
@@ -582,7 +590,7 @@ def _behaviour_items(
         # a follower uses its lead's latent, spread and thresholds, so it never exceeds the lead
         lead = _lead_of(ctx, channel)
         par = _behaviour_params(ctx, lead.behaviour)
-        k = _attenuation(par, rho)
+        k = _attenuation(par, rho, link_variance(par, ctx.model, ctx.instrument))
         item = ctx.instrument.items[channel.item]
         if channel.lead is None:
             if channel.behaviour not in shared:
@@ -596,6 +604,7 @@ def _behaviour_items(
                 + float(par.get("protection", -0.5)) * people["P"].to_numpy()
                 + _sex_effect(people["sex"].to_numpy(), par.get("sex"))
                 + shared[channel.behaviour]
+                + link_term(par, deviations)
                 + _shift(ctx, channel.behaviour, people["area"])
                 + rng.logistic(size=len(people))
             )
@@ -869,8 +878,8 @@ class _Wave:
 def _generate_wave(counts: pd.DataFrame, ctx: _Context, seed: int) -> _Wave:
     rng = _rng(seed, 2, ctx.wave)
     people = _people(counts, ctx, rng)
-    factor_answers, factor_without = _factor_items(people, ctx, rng)
-    behaviour_answers, behaviour_without = _behaviour_items(people, ctx, rng)
+    factor_answers, factor_without, deviations = _factor_items(people, ctx, rng)
+    behaviour_answers, behaviour_without = _behaviour_items(people, ctx, rng, deviations)
     answers = {**factor_answers, **behaviour_answers, **_other_items(len(people), ctx, rng)}
     moved = {**factor_without, **behaviour_without}
     values = np.column_stack([answers[i] for i in ctx.instrument.item_ids])
@@ -953,6 +962,12 @@ def generate_city(
     n, seed = _settings(model, respondents_per_wave, seed)
     plan = _plan_items(instrument, model)
     _check_trend_targets(model, plan)
+    check_links(
+        model,
+        instrument,
+        followers={c.behaviour: c.lead for c in plan.channels if c.lead is not None},
+        leading={c.behaviour for c in plan.channels if c.lead is None},
+    )
     enrolment, counts = _enrolment(model, schema, n, seed)
     generated = {
         int(wave): _generate_wave(
@@ -1015,6 +1030,7 @@ def _planted_truth(model, instrument, plan, waves, injected, *, seed: int, n: in
         ],
         "planted_effects": effects,
         "no_planted_effect": _no_effect_pairs(model, instrument),
+        "links": links_truth(model, instrument, lambda b: _followers(plan, b)),
         "invalid": _invalid_truth(model, instrument, waves, injected),
         "missing_item_share": {
             w: _num(f[list(instrument.item_ids)].isna().to_numpy().mean()) for w, f in waves.items()
@@ -1249,6 +1265,8 @@ def _readme(model: dict, instrument: Instrument, city: dict) -> str:
         risk_ranges=_md_table(_factor_range_table(summary, instrument)),
         planted=_md_table(_planted_table(summary, truth)),
         ctc=_md_table(_ctc_table(truth)),
+        links=_md_table(_links_table(summary, truth, instrument)),
+        last_wave=max(summary),
     )
 
 
@@ -1440,6 +1458,47 @@ def _planted_table(summary: dict, truth: dict) -> pd.DataFrame:
         entry = {k: effect[k] for k in keys} | {"also_moves": ", ".join(effect["also_moves"])}
         rows.append({**entry, "realised (share flagged)": realised})
     return pd.DataFrame(rows)
+
+
+def _links_table(summary: dict, truth: dict, instrument: Instrument) -> pd.DataFrame:
+    """Planted and unplanted links with the crude shares of the last wave (at risk / not) and
+    the behaviour's general-latent baseline (median ratio over its unplanted risk factors)."""
+    flags = summary[max(summary)].flags
+    risk = [f.id for f in instrument.factors_of(FACTOR_KINDS[0])]
+    planted = truth["links"]["planted"]
+    rows = []
+    for kind, entries in (("planted", planted), ("unplanted", truth["links"]["unplanted"])):
+        for e in entries:
+            linked = {p["factor"] for p in planted if p["behaviour"] == e["behaviour"]}
+            at_risk, without = _crude_shares(flags, e["factor"], e["behaviour"], e["factor_kind"])
+            baseline = np.median(
+                [
+                    np.divide(*_crude_shares(flags, f, e["behaviour"]))
+                    for f in risk
+                    if f not in linked
+                ]
+            )
+            rows.append(
+                {"link": kind, "behaviour": e["behaviour"], "factor": e["factor"],
+                 "coefficient": e.get("coefficient", ""), "at risk": _as_percent(at_risk),
+                 "not at risk": _as_percent(without), "ratio": f"{at_risk / without:.1f}",
+                 "baseline ratio": f"{baseline:.1f}"}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _crude_shares(
+    flags: pd.DataFrame, factor: str, behaviour: str, kind: str = FACTOR_KINDS[0]
+) -> tuple[float, float]:
+    """Share with the behaviour among pupils at risk on the factor (for a protective factor:
+    without its protection) and among the others."""
+    known = flags[[factor, behaviour]].dropna()
+    exposed = known[factor] == (1.0 if kind == FACTOR_KINDS[0] else 0.0)
+    return float(known.loc[exposed, behaviour].mean()), float(known.loc[~exposed, behaviour].mean())
+
+
+def _as_percent(share: float) -> str:
+    return f"{100 * share:.1f} %"
 
 
 def _ctc_table(truth: dict) -> pd.DataFrame:
