@@ -360,15 +360,17 @@ def sealed_areas(wave: WaveSystem) -> tuple[str, ...]:
     """The areas published only as part of the city: those with ``SEAL_SMALL_GROUPS`` or more
     small girls' or boys' groups in their grades (``0 < n < min_n``), and, when that is a single
     area, the area with the fewest girls and boys besides it (a lone hidden area would be the
-    city minus the others). None when most areas qualify (a city of small areas): then every
-    area keeps its totals and the suppression protects its cells one by one."""
+    city minus the others).
+
+    Every qualifying area is sealed, however many there are. Protecting a city of small areas
+    cell by cell instead (tried: no seal when most areas qualify) kept their totals but took the
+    suppression's audit loop more than 15 minutes for one wave of a 600-pupil city, against
+    about 100 seconds for all three waves sealed (measured 2026-12-05 on the 2-core machine)."""
     v = wave.cubes["V"]
     values = wave.system.values[v.grid()]
     groups = values[:-1, :-1, : len(PUBLISHED_SEXES)]
     small = ((groups > 0) & (groups < wave.min_n)).sum(axis=(1, 2))
     sealed = [a for a, k in zip(wave.areas, small, strict=True) if k >= SEAL_SMALL_GROUPS]
-    if 2 * len(sealed) > len(wave.areas):
-        return ()  # most areas are small: their totals matter more than a quick proof
     if len(sealed) == 1:
         totals = values[:-1, -1, v.dims[2].codes.index(GIRLS_BOYS)]
         others = [(t, a) for t, a in zip(totals, wave.areas, strict=True) if a not in sealed]
