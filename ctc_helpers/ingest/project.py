@@ -4,10 +4,13 @@
 the run would read, and checks what ties them together: the waves asked for are in the data,
 the cut-point baseline wave of percentile cut points is in the data, the areas of the list have
 answers, the instrument's items are columns of the survey (and a ``mapping.yaml`` beside the run
-file names items and codes of the instrument), the phases asked for fit the instrument. Each
-finding is either ``stop`` (``ctc run`` would stop on it) or ``change`` (the run goes on, but
-its results differ from what one might expect: rows quarantined, a phase that says it has
-nothing to show, an area without answers).
+file names items and codes of the instrument), the phases asked for fit the instrument. The area
+teams' files each report would read (priorities, goal chains, the programme inventory and the
+user's programme bank, given as phase parameters) are read as that report reads them, for every
+area and phase of the run. Each finding is either ``stop`` (``ctc run`` would stop on it, or a
+report of it would fail) or ``change`` (the run goes on, but its results differ from what one
+might expect: rows quarantined, a phase that says it has nothing to show, an area without
+answers, inventory rows not used, a team file named for no area).
 
 >>> Finding("stop", "run.yaml", "...").stops
 True
@@ -15,19 +18,31 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from ctc_helpers.config.goal_chain import load_area_goal_chain
 from ctc_helpers.config.instrument import Instrument, load_instrument, load_respondent_schema
+from ctc_helpers.config.inventory import FlaggedProgrammeWarning
 from ctc_helpers.config.mapping import load_mapping, mapping_problems
-from ctc_helpers.config.run import RunConfig, load_run_config
+from ctc_helpers.config.priorities import load_team_choices
+from ctc_helpers.config.programme_bank import load_programme_bank
+from ctc_helpers.config.run import Job, RunConfig, load_run_config, plan_jobs
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.ingest import load as ingest_load
 from ctc_helpers.ingest.load import load_survey
 from ctc_helpers.ingest.report import IngestResult
+from ctc_helpers.phases.gaps.inventory import load_inventory
+from ctc_helpers.vocab import CITY
 
 __all__ = ["FACTOR_PHASES", "Finding", "check_project", "format_findings", "command_validate"]
 
@@ -68,6 +83,7 @@ def check_project(run_file: str | Path, *, lang: str | None = None) -> list[Find
     findings = _mapping_findings(run_file.parent / MAPPING_FILE, instrument, lang)
     findings += _phase_findings(config, instrument, lang)
     findings += _parameter_findings(config, lang)
+    findings += _team_findings(config, instrument, lang)
     try:
         ingested = load_survey(
             list(config.survey_files), instrument=instrument, areas=config.areas_file, lang=lang
@@ -155,6 +171,197 @@ def _parameter_findings(config: RunConfig, lang: str) -> list[Finding]:
                 "project_parameter_missing", lang, key=key, where=scope, path=str(path), phase=phase,
             )))  # fmt: skip
     return findings
+
+
+# --------------------------------------------------------------------------------------------
+# The area teams' files, read as each report reads them
+
+# Phase parameters through which a report reads the area teams' files (paths from the run file).
+TEAM_PARAMETERS = ("priorities_dir", "goal_chain_dir", "inventory_path", "programme_bank_path")
+# City reports that read every area's priorities instead of all.yaml (gaps, effects).
+READS_EVERY_AREA = ("03_gap_analysis", "05_effect_evaluation")
+_PARAMETER_LINE = re.compile(r"^(\w+)\s*[:=]", re.M)
+_SHOWN_PROBLEMS = 3  # inventory problems quoted in a finding; the rest are counted
+
+
+@cache
+def notebook_parameters(notebook: Path) -> frozenset[str]:
+    """The parameter names of a phase template (its cell tagged ``parameters``); none when the
+    notebook cannot be read (the run file's check reports a missing notebook)."""
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return frozenset()
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    source = "".join("".join(c.get("source", [])) for c in tagged)
+    return frozenset(_PARAMETER_LINE.findall(source))
+
+
+@dataclass(frozen=True)
+class _Team:
+    """What the reports check the teams' files against: the instrument's measures (as the
+    published ``measures.csv``) and the area list (as ``Published.areas``)."""
+
+    measures: pd.DataFrame
+    areas: pd.DataFrame
+    lang: str
+
+
+def _team_findings(config: RunConfig, instrument: Instrument, lang: str) -> list[Finding]:
+    """Every team file a report of the run would read, read as that report reads it: a file
+    that would make a report fail stops (naming the reports), rejected inventory rows and files
+    named for no area change the results."""
+    try:
+        jobs = plan_jobs(config, waves=list(config.waves or (0,))[-1:], lang=config.lang)
+    except CTCError as exc:
+        return [Finding("stop", _run_name(config), _text_of(exc, lang))]
+    names = config.area_names
+    team = _Team(
+        measures=instrument.measures(),
+        areas=pd.DataFrame({"area_id": list(names), "name": list(names.values())}),
+        lang=lang,
+    )
+    outcomes: dict[tuple[str, ...], list[Finding]] = {}
+    readers: dict[tuple[str, ...], list[str]] = {}
+    for job in jobs:
+        for key, reads in _team_reads(job, config):
+            if key not in outcomes:
+                outcomes[key] = reads(team)
+            readers.setdefault(key, []).append(f"{job.phase} ({job.area})")
+    findings = [
+        _with_readers(finding, readers[key], lang)
+        for key, found in outcomes.items()
+        for finding in found
+    ]
+    return list(dict.fromkeys(findings)) + _unread_team_files(config, jobs, lang)
+
+
+def _team_reads(job: Job, config: RunConfig) -> list[tuple[tuple[str, ...], Callable]]:
+    """The team files one report reads: (key, reader) pairs, the key naming file and area."""
+    given = {
+        k: v
+        for k, v in job.parameters.items()
+        if k in TEAM_PARAMETERS and k in notebook_parameters(job.notebook)
+        and isinstance(v, str) and v.strip()
+    }  # fmt: skip
+    reads = []
+    if "priorities_dir" in given:
+        folder = given["priorities_dir"]
+        every = job.area == CITY and job.phase in READS_EVERY_AREA
+        areas = list(config.area_names) if every else [job.area]
+        reads += [
+            (("priorities", folder, a), partial(_read_priorities, folder=folder, area=a))
+            for a in dict.fromkeys(areas)
+        ]
+    if "goal_chain_dir" in given:
+        folder = given["goal_chain_dir"]
+        reads.append(
+            (
+                ("goal_chain", folder, job.area),
+                partial(_read_goal_chain, folder=folder, area=job.area),
+            )
+        )
+    # a file that does not exist is reported once, by _parameter_findings
+    bank = given.get("programme_bank_path", "")
+    if bank and Path(bank).is_file():
+        reads.append((("bank", bank), partial(_read_bank, path=bank)))
+    path = given.get("inventory_path", "")
+    if path and Path(path).is_file():
+        reads.append((("inventory", path, bank), partial(_read_inventory, path=path, bank=bank)))
+    return reads
+
+
+def _stop_on_error(read: Callable[[], Any], where: str, lang: str) -> list[Finding]:
+    try:
+        read()
+    except CTCError as exc:
+        return [Finding("stop", where, _text_of(exc, lang))]
+    return []
+
+
+def _read_priorities(team: _Team, *, folder: str, area: str) -> list[Finding]:
+    read = partial(load_team_choices, folder, area, factors=team.measures)
+    return _stop_on_error(read, f"{Path(folder).name}/{area}.yaml", team.lang)
+
+
+def _read_goal_chain(team: _Team, *, folder: str, area: str) -> list[Finding]:
+    read = partial(load_area_goal_chain, folder, area, instrument=team.measures)
+    return _stop_on_error(read, f"{Path(folder).name}/{area}.yaml", team.lang)
+
+
+def _read_bank(team: _Team, *, path: str) -> list[Finding]:
+    read = partial(load_programme_bank, extra=path, instrument=team.measures)
+    return _stop_on_error(read, Path(path).name, team.lang)
+
+
+def _read_inventory(team: _Team, *, path: str, bank: str) -> list[Finding]:
+    try:
+        programmes = load_programme_bank(extra=bank, instrument=team.measures)
+        with warnings.catch_warnings():  # flagged programmes are shown in report 03
+            warnings.simplefilter("ignore", FlaggedProgrammeWarning)
+            inventory = load_inventory(
+                path, bank=programmes, areas=team.areas, instrument=team.measures,
+                lang=team.lang, warn=False,
+            )  # fmt: skip
+    except CTCError as exc:
+        return [Finding("stop", Path(path).name, _text_of(exc, team.lang))]
+    return _rejected_rows(inventory, team.lang)
+
+
+def _rejected_rows(inventory: Any, lang: str) -> list[Finding]:
+    problems = inventory.problems
+    if problems.empty:
+        return []
+    rejected = int(problems["row"].nunique())
+    quoted = " ".join(problems["message"].head(_SHOWN_PROBLEMS))
+    more = len(problems) - _SHOWN_PROBLEMS
+    text = t(
+        "project_inventory_rows_rejected", lang, file=inventory.path.name, rejected=rejected,
+        rows=inventory.n_read, problems=quoted + (f" (+{more})" if more > 0 else ""),
+    )  # fmt: skip
+    return [Finding("change", inventory.path.name, text)]
+
+
+def _with_readers(finding: Finding, readers: list[str], lang: str) -> Finding:
+    """A team-file finding with the reports that read the file (a stop names them)."""
+    if not finding.stops:
+        return finding
+    jobs = ", ".join(dict.fromkeys(readers))
+    text = t("project_team_file_stops", lang, text=finding.text, jobs=jobs)
+    return Finding("stop", finding.where, text)
+
+
+def _unread_team_files(config: RunConfig, jobs: list[Job], lang: str) -> list[Finding]:
+    """Files of the priorities and goal-chain folders named for no area: never read."""
+    folders = {
+        job.parameters[k]
+        for job in jobs
+        for k in ("priorities_dir", "goal_chain_dir")
+        if k in notebook_parameters(job.notebook) and str(job.parameters.get(k) or "").strip()
+    }
+    known = [*config.area_names, CITY]
+    return [
+        Finding(
+            "change",
+            f"{Path(folder).name}/{path.name}",
+            t(
+                "project_team_file_unread",
+                lang,
+                file=path.name,
+                folder=folder,
+                areas_file=config.areas_file.name,
+                known=", ".join(config.area_names),
+            ),
+        )  # fmt: skip
+        for folder in sorted(folders)
+        if Path(folder).is_dir()
+        for path in sorted(Path(folder).glob("*.yaml"))
+        if path.stem not in known
+    ]
+
+
+def _run_name(config: RunConfig) -> str:
+    return config.path.name if config.path else "run.yaml"
 
 
 def _data_findings(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 
 import pytest
@@ -14,6 +16,7 @@ from ctc_helpers.ingest.project import check_project
 from ctc_helpers.paths import REPO_ROOT, SAMPLE_DIR
 
 EXAMPLE = REPO_ROOT / "data" / "examples" / "behaviours_only"
+SAMPLE_INVENTORY = SAMPLE_DIR / "programme_inventory.csv"
 
 
 def test_init_writes_the_project_and_never_overwrites(tmp_path):
@@ -90,6 +93,110 @@ BROKEN = {
     "baseline_absent": _baseline_project,
 }
 
+# --------------------------------------------------------------------------------------------
+# The area teams' files: validate reads them as the reports read them
+
+# a team's choice naming a risk factor the behaviours-only survey does not have
+PRIORITIES = "area: norr\nwave: 2025\ndecided: 2025-11-18\nrisk_factors: [family_conflict]\n"
+# a goal on a behaviour the survey does not have
+GOAL_CHAIN = """area: norr
+baseline_wave: 2023
+goals:
+  - id: alcohol
+    level: long
+    indicator: {kind: behaviour, measure: ghost_30d}
+    baseline: 0.10
+    target: 0.05
+    target_year: 2029
+"""
+INVENTORY_HEADER = SAMPLE_INVENTORY.read_text(encoding="utf-8").splitlines()[0]
+# the demo's inventory header and two rows for the example's areas, the second (row 3) with a
+# prevention level that does not exist; a survey without factor scales has no factor for
+# targeted_factors, so neither row can be used (the behaviour id is refused there)
+INVENTORY_ROWS = (
+    "norr,Mentorsprogram,Norra skolan,,2025,selective,school,ak7-ak9,,alkohol_30d,20,100,,,0.9,,,,\n"
+    "soder,Mentorsprogram,Södra skolan,,2025,sometimes,school,ak7-ak9,,alkohol_30d,20,100,,,0.9,,,,\n"
+)
+
+
+def _team_project(tmp_path, phase, files, parameters):
+    """The example with one phase and the team files ``files`` (relative path -> text)."""
+    block = "".join(f"    {k}: {v}\n" for k, v in parameters.items())
+    run_file = _example_project(
+        tmp_path,
+        run_text=lambda r: (
+            r.replace("  - 01_survey_analysis", f"  - {phase}")
+            + f"phase_parameters:\n  {phase}:\n{block}"
+        ),
+    )
+    for name, text in files.items():
+        (run_file.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (run_file.parent / name).write_text(text, encoding="utf-8")
+    return run_file
+
+
+TEAM_BROKEN = {
+    # case: (phase, files, parameters, the reports validate names, words of the message)
+    "priorities_invalid": (
+        "02_factor_prioritization", {"priorities/norr.yaml": PRIORITIES},
+        {"priorities_dir": "priorities"}, {("02_factor_prioritization", "norr")},
+        ("priorities/norr.yaml", "risk_factors[1]", "'family_conflict'"),
+    ),
+    "goal_chain_invalid": (
+        "04_follow_up", {"goal_chains/norr.yaml": GOAL_CHAIN},
+        {"goal_chain_dir": "goal_chains", "inventory_path": '""'},
+        {("04_follow_up", "norr")},
+        ("goal_chains/norr.yaml", "goals[alcohol].indicator.measure", "'ghost_30d'"),
+    ),
+    "inventory_unreadable": (
+        "04_follow_up",
+        {"inventory.csv": INVENTORY_HEADER.replace("area,", "plats,", 1) + "\n" + INVENTORY_ROWS},
+        {"goal_chain_dir": '""', "inventory_path": "inventory.csv"},
+        {("04_follow_up", a) for a in ("all", "norr", "centrum", "soder")},
+        ("inventory.csv", "columns the inventory does not know: plats"),
+    ),
+}  # fmt: skip
+
+
+def _stopped_reports(findings) -> set[tuple[str, str]]:
+    """The (phase, area) pairs the stop findings name ("... would stop: 04_follow_up (norr)")."""
+    return {
+        pair
+        for f in findings
+        if f.stops
+        for pair in re.findall(r"(\d\d_[a-z_]+) \(([^)]+)\)", f.text)
+    }
+
+
+@pytest.mark.parametrize("case", sorted(TEAM_BROKEN))
+def test_validate_reads_the_team_files(tmp_path, case):
+    phase, files, parameters, reports, words = TEAM_BROKEN[case]
+    findings = check_project(_team_project(tmp_path, phase, files, parameters), lang="en")
+    stops = [f for f in findings if f.stops]
+    assert len(stops) == 1, [f.text for f in stops]
+    assert all(w in f"{stops[0].where}: {stops[0].text}" for w in words), stops[0].text
+    assert _stopped_reports(stops) == reports
+    swedish = check_project(_team_project(tmp_path / "sv", phase, files, parameters), lang="sv")
+    assert "Rapporterna som läser filen skulle stoppa" in [f for f in swedish if f.stops][0].text
+
+
+def test_validate_names_unused_inventory_rows_and_unread_team_files(tmp_path):
+    files = {
+        "inventory.csv": f"{INVENTORY_HEADER}\n{INVENTORY_ROWS}",
+        "goal_chains/nora.yaml": GOAL_CHAIN.replace("area: norr", "area: nora"),  # a typo
+    }
+    run_file = _team_project(tmp_path, "04_follow_up", files,
+                             {"goal_chain_dir": "goal_chains", "inventory_path": "inventory.csv"})  # fmt: skip
+    findings = check_project(run_file, lang="en")
+    assert not [f for f in findings if f.stops]
+    texts = {f.where: f.text for f in findings}
+    # row 3 (the header is row 1) names its column and value
+    assert texts["inventory.csv"].startswith("inventory.csv: 2 of 2 rows are not used")
+    assert "row 2, column targeted_factors: the factor 'alkohol_30d'" in texts["inventory.csv"]
+    assert "row 3, column prevention_level: 'sometimes'" in texts["inventory.csv"]
+    assert "nora.yaml in the folder" in texts["goal_chains/nora.yaml"]
+    assert "norr, centrum, soder" in texts["goal_chains/nora.yaml"]
+
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_validate_stops_on_what_stops_the_run(tmp_path, case, capsys):
@@ -113,3 +220,18 @@ def test_the_run_stops_where_validate_said(tmp_path, case, capsys):
         err = capsys.readouterr().err
         assert str(run_file) in err and "basåret [2021]" in err and "[2025]" in err
         assert "data: survey:" in err and "data: cutpoints:" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(TEAM_BROKEN))
+def test_the_reports_fail_where_validate_said(tmp_path, case, capsys):
+    """validate names exactly the reports that fail when the run reads the team files."""
+    phase, files, parameters, reports, _ = TEAM_BROKEN[case]
+    run_file = _team_project(tmp_path, phase, files, parameters)
+    assert main(["validate", "--config", str(run_file)]) == 2
+    said = _stopped_reports(check_project(run_file, lang="en"))
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(run_file), "--out", str(out)]) == 1  # reports failed
+    jobs = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["jobs"]
+    assert {(j["phase"], j["area"]) for j in jobs if j["status"] == "failed"} == said == reports
+    assert {j["status"] for j in jobs} <= {"ok", "failed"}
