@@ -77,8 +77,7 @@ def section(
     contents. For the city report (``area == "all"``) the paragraph ``report_<key>_city_text`` is used when
     it exists. ``values`` fill the ``{placeholders}`` of both texts.
     """
-    text_key = f"report_{key}_city_text" if area == CITY else f"report_{key}_text"
-    text_key = text_key if has_text(text_key) else f"report_{key}_text"
+    text_key = _city_key(f"report_{key}", "text", area)
     title = markdown_text(f"report_{key}", lang, **values)
     body = markdown_text(text_key, lang, **values) if has_text(text_key) else ""
     target = f'<a id="{anchor(key)}"></a>\n\n'  # the table of contents links here
@@ -90,12 +89,16 @@ def report_header(
 ) -> Markdown:
     """Title, purpose and (for synthetic data) the synthetic-data notice of a phase report.
 
-    ``phase`` names the texts ``report_<phase>_title`` and ``report_<phase>_purpose``.
+    ``phase`` names the texts ``report_<phase>_title`` and ``report_<phase>_purpose``; the city
+    report (``area == "all"``) uses ``report_<phase>_city_title`` and ``_city_purpose`` where
+    they exist (worded for the whole municipality, not for an area).
     """
     lang = check_language(lang)
     name = area_name(published, area, lang)
-    title = markdown_text(f"report_{phase}_title", lang, area=name, wave=wave)
-    purpose = markdown_text(f"report_{phase}_purpose", lang, area=name, wave=wave)
+    title = markdown_text(_city_key(f"report_{phase}", "title", area), lang, area=name, wave=wave)
+    purpose = markdown_text(
+        _city_key(f"report_{phase}", "purpose", area), lang, area=name, wave=wave
+    )
     banner = synthetic_banner(published.run_info, lang)
     notice = f"\n\n{banner.data}" if banner is not None else ""
     language = language_note(published, lang)  # the instrument is not written in ``lang``
@@ -103,6 +106,12 @@ def report_header(
     missing = missing_note(published, "factors", lang) if phase in FACTOR_REPORTS else None
     notice += f"\n\n**{missing.data}**" if missing is not None else ""
     return Markdown(f"# {title}\n\n{purpose}{notice}")
+
+
+def _city_key(stem: str, suffix: str, area: str | None) -> str:
+    """``<stem>_city_<suffix>`` for the city report when that text exists, else ``<stem>_<suffix>``."""
+    city = f"{stem}_city_{suffix}"
+    return city if area == CITY and has_text(city) else f"{stem}_{suffix}"
 
 
 def synthetic_banner(run_info: dict[str, Any], lang: str | None = None) -> HTML | None:

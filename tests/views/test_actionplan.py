@@ -44,3 +44,7 @@ def test_written_note():
     path = Path("reports/2025/solvik/goal_chain_draft.yaml")
     note = written_note(path, area="solvik", lang="sv").data
     assert note == t("plan_written", "sv", path="goal_chain_draft.yaml", area="solvik")
+    for lang in ("sv", "en"):  # plain words: no file name, path or notebook for a team to read
+        text = written_note(path, area="solvik", lang=lang).data
+        text += written_note(None, area="solvik", lang=lang).data
+        assert not [w for w in (".yaml", "/", "notebook", "output_dir", "solvik") if w in text]

@@ -52,6 +52,28 @@ def test_synthetic_banner_and_header(pub, tmp_path):
     assert "Synthetic" not in plain
 
 
+@pytest.mark.parametrize("phase", ["profile", "priorities", "gaps", "process"])
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_city_header_is_worded_for_the_city(pub, phase, lang):
+    area = report.report_header(pub, phase=phase, area="lillby", wave=2025, lang=lang).data
+    city = report.report_header(pub, phase=phase, area="all", wave=2025, lang=lang).data
+    assert city.split("\n\n")[1] != area.split("\n\n")[1]  # its own purpose
+    words = ("området", "områdets", "områdesteamets eget", "jämförda med hela kommunen")
+    if lang == "en":
+        words = ("the area ", "the area's", "the area team's own", "with the whole municipality")
+    assert not [w for w in words if w in city.split("\n\n")[1]], city
+
+
+def test_the_city_profile_is_titled_for_the_city(pub):
+    sv = report.report_header(pub, phase="profile", area="all", wave=2025, lang="sv").data
+    en = report.report_header(pub, phase="profile", area="all", wave=2025, lang="en").data
+    assert sv.startswith("# Kommunprofil: Hela kommunen 2025\n\nResultat från ungdomsenkäten 2025")
+    assert "jämförda med förra mätningen, och områdena jämförda med varandra" in sv
+    assert en.startswith("# Municipal profile: Whole municipality 2025")
+    area = report.report_header(pub, phase="profile", area="lillby", wave=2025, lang="sv").data
+    assert "jämförda med hela kommunen" in area
+
+
 def test_methods_and_glossary(pub):
     text = report.methods_appendix(pub, "en").data
     assert "Questionnaire: fake-instrument, version 0.1." in text
