@@ -1,5 +1,8 @@
 """Deep links: ``.../omradesprofil.ipynb?area=norra-hamnen`` (an area id or its name) opens that area.
 
+``lang=en`` (or ``sv``) opens the page in that language, so the navigation between dashboards
+keeps the reader's language; any other value is ignored.
+
 Voilà puts the query string in the kernel's ``QUERY_STRING``; a pre-heated kernel (which ran the
 notebook before anyone asked for it) learns it from ``voila.utils.wait_for_request`` in a
 background thread, so no cell blocks and the execution time limit still holds. Only the areas of
@@ -17,8 +20,9 @@ from urllib.parse import parse_qs
 import pandas as pd
 
 from ctc_helpers.dashboard.guard import log_error
+from ctc_helpers.i18n import LANGUAGES
 
-__all__ = ["area_from_query", "preheating", "wait_for_query", "DeepLink"]
+__all__ = ["area_from_query", "language_from_query", "preheating", "wait_for_query", "DeepLink"]
 
 
 def area_from_query(query: str | None, areas: pd.DataFrame) -> tuple[str | None, str | None]:
@@ -58,6 +62,17 @@ def area_from_query(query: str | None, areas: pd.DataFrame) -> tuple[str | None,
     }  # fmt: skip
     area = known.get(wanted.casefold())
     return (area, None) if area is not None else (None, wanted[:60])
+
+
+def language_from_query(query: str | None) -> str | None:
+    """The language a link asks for (``lang=en``), if it is one the dashboards speak.
+
+    >>> language_from_query("area=lillby&lang=en"), language_from_query("lang=xx")
+    ('en', None)
+    """
+    values = parse_qs(query or "").get("lang")
+    wanted = values[0].strip().lower() if values else ""
+    return wanted if wanted in LANGUAGES else None
 
 
 def preheating() -> bool:

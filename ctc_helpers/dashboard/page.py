@@ -27,15 +27,26 @@ from ctc_helpers.dashboard.effects import effects_first_parts, effects_view
 from ctc_helpers.dashboard.followup import followup_parts, followup_view
 from ctc_helpers.dashboard.gap import gap_parts, gap_view
 from ctc_helpers.dashboard.guard import guarded, log_error
-from ctc_helpers.dashboard.links import DeepLink, area_from_query, preheating
+from ctc_helpers.dashboard.links import (
+    DeepLink,
+    area_from_query,
+    language_from_query,
+    preheating,
+)
 from ctc_helpers.dashboard.markup import banner_html, nav_html, notice_html
 from ctc_helpers.dashboard.priorities import priorities_parts, prioritization_view
 from ctc_helpers.dashboard.process import process_parts, process_view
 from ctc_helpers.dashboard.profile import profile_parts, profile_view
 from ctc_helpers.dashboard.settings import ENV_LANG, VIEWS
-from ctc_helpers.dashboard.widgets import clear_view_caches, find_widget, tagged
+from ctc_helpers.dashboard.widgets import (
+    clear_view_caches,
+    find_widget,
+    restore_selection,
+    selection_of,
+    tagged,
+)
 from ctc_helpers.errors import CTCError
-from ctc_helpers.i18n import check_language, t
+from ctc_helpers.i18n import check_language, default_language, t
 from ctc_helpers.views.labels import area_name
 from ctc_helpers.vocab import CITY
 
@@ -148,7 +159,9 @@ def app(
         page = build_page(view, data, lang=lang)
         link.apply_with(functools.partial(open_link, page, data))
         return page
-    area, refused = area_from_query(os.environ.get("QUERY_STRING", ""), data.areas)
+    query = os.environ.get("QUERY_STRING", "")
+    area, refused = area_from_query(query, data.areas)
+    lang = language_from_query(query) or lang
     return build_page(view, data, area=area, refused=refused, lang=lang)
 
 
@@ -184,8 +197,12 @@ def message_page(text: str) -> widgets.VBox:
 
 
 def _nav_html(view: str, area: str, lang: str) -> str:
+    # the links keep the area, and the language when the reader switched from the default
+    query = f"?area={quote(area, safe='')}" + (
+        "" if lang == default_language() else f"&lang={lang}"
+    )
     items = [
-        (t(f"dash_title_{key}", lang), None if key == view else f"{name}.ipynb?area={quote(area, safe='')}")
+        (t(f"dash_title_{key}", lang), None if key == view else f"{name}.ipynb{query}")
         for key, name in VIEWS.items()
     ]  # fmt: skip
     return nav_html(items)
@@ -232,8 +249,11 @@ def build_page(
         nav.value = STYLE + _nav_html(view, dropdown.value, language or switch.value)
 
     def switch_language(change: Any) -> None:
-        dropdown = find_widget(body, "ctc-area")
-        body.children = (VIEW_FUNCTIONS[view](data, area=dropdown.value, lang=change["new"]),)
+        chosen = selection_of(body)  # area, wave, grade, sex, kind ... survive the switch
+        body.children = (
+            VIEW_FUNCTIONS[view](data, area=chosen.get("ctc-area"), lang=change["new"]),
+        )
+        restore_selection(body, chosen)
         find_widget(body, "ctc-area").observe(lambda _c: follow_area(), names="value")
         message.value = ""
         fill(change["new"])
@@ -251,14 +271,16 @@ def build_page(
 
 
 def open_link(page: widgets.VBox, data: DashboardData, query: str) -> None:
-    """Apply a deep link's query string to a built page (pre-heated kernels): choose the area,
-    or say that the link's area is not published."""
+    """Apply a deep link's query string to a built page (pre-heated kernels): choose the area
+    and the language (``lang=en``), or say that the link's area is not published."""
     area, refused = area_from_query(query, data.areas)
     dropdown = find_widget(page, "ctc-area")
     message = find_widget(page, "ctc-message")
-    lang = find_widget(page, "ctc-language").value
+    switch = find_widget(page, "ctc-language")
     if area is not None:
         dropdown.value = area
+    switch.value = language_from_query(query) or switch.value  # keeps the area just chosen
+    dropdown, lang = find_widget(page, "ctc-area"), switch.value
     message.value = notice_html(_refused_text(refused, data, dropdown.value, lang), kind="warning")
 
 

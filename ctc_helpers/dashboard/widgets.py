@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import ipywidgets as widgets
 import pandas as pd
@@ -37,6 +38,8 @@ __all__ = [
     "Panel",
     "apply_parts",
     "wire_view",
+    "selection_of",
+    "restore_selection",
     "remember",
     "clear_view_caches",
     "explanation_html",
@@ -59,6 +62,11 @@ GLOSSARY_TERMS = {
     "followup": ("goal_chain", "no_clear_change", "confidence_interval", "percentage_points",
                  "cut_point", "suppression"),
 }  # fmt: skip
+
+# a view's redraw and its switch that holds redrawing while several selectors are set at once
+_REDRAW: WeakKeyDictionary = WeakKeyDictionary()
+# selectors that are no choice of the reader's (the page's own language switch)
+_NOT_A_SELECTION = frozenset({"ctc-language"})
 
 # what the views computed in this kernel: parts of a panel per selection, and frames they share
 PARTS_CACHE: dict[tuple, Any] = {}
@@ -207,12 +215,63 @@ def wire_view(
     extra: tuple = (),
 ) -> widgets.VBox:
     """Observe ``controls`` with the guarded ``update``, lay the view out and draw it once."""
-    handler = guarded(update, panel.error, lang)
+    draw = guarded(update, panel.error, lang)
+    held = [False]
+
+    def handler(change: Any = None) -> None:
+        if not held[0]:
+            draw(change)
+
     for control in controls:
         control.observe(handler, names="value")
     view = panel.layout(shown or controls, about, extra=extra)
+    _REDRAW[view] = (draw, held)
     handler()
     return view
+
+
+def _selectors(root: widgets.Widget) -> Iterable[tuple[str, widgets.Widget]]:
+    """``(css class, widget)`` of every selector under ``root`` with a ``ctc-`` class, in page
+    order (a selector whose options follow another one comes after it)."""
+    names = [c for c in getattr(root, "_dom_classes", ()) if c.startswith("ctc-")]
+    if names and hasattr(root, "options") and names[0] not in _NOT_A_SELECTION:
+        yield names[0], root
+    for child in getattr(root, "children", ()) or ():
+        yield from _selectors(child)
+
+
+def selection_of(root: widgets.Widget) -> dict[str, Any]:
+    """The reader's choices under ``root``: css class of each selector (``ctc-area``,
+    ``ctc-wave``, ``ctc-grade``, ``ctc-sex``, ``ctc-kind``, ``ctc-measure`` ...) -> its value."""
+    return {name: selector.value for name, selector in _selectors(root)}
+
+
+def restore_selection(root: widgets.Widget, selection: Mapping[str, Any]) -> None:
+    """Set the selectors under ``root`` to ``selection`` (from :func:`selection_of`), each
+    only to a value it offers, and redraw each view once afterwards (not once per selector)."""
+    views = [(draw, held) for view, (draw, held) in _REDRAW.items() if _contains(root, view)]
+    for _, held in views:
+        held[0] = True
+    try:
+        for name, selector in _selectors(root):
+            offered = [value for _, value in _option_pairs(selector.options)]
+            if name in selection and selection[name] in offered:
+                selector.value = selection[name]
+    finally:
+        for _, held in views:
+            held[0] = False
+    for draw, _ in views:
+        draw()
+
+
+def _option_pairs(options: Iterable) -> list[tuple[Any, Any]]:
+    return [o if isinstance(o, tuple) else (o, o) for o in options]
+
+
+def _contains(root: widgets.Widget, target: widgets.Widget) -> bool:
+    if root is target:
+        return True
+    return any(_contains(child, target) for child in getattr(root, "children", ()) or ())
 
 
 def remember(cache_: dict, key: tuple, compute: Callable[[], Any], *, size: int = 200) -> Any:
