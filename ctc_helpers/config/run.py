@@ -35,7 +35,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, Val
 
 from ctc_helpers.config.fields import FileModel, Text, choice, nonempty_list, whole
 from ctc_helpers.config.files import parse_yaml, read_bytes
-from ctc_helpers.config.instrument import load_areas
+from ctc_helpers.config.instrument import Instrument, load_areas, load_instrument
+from ctc_helpers.config.instrument_file import Vocabulary
 from ctc_helpers.config.messages import ConfigFileError, Problem, check, problem, raise_problems
 from ctc_helpers.config.notebook_params import check_parameter_types
 from ctc_helpers.i18n import LANGUAGES, check_language
@@ -52,6 +53,7 @@ __all__ = [
     "RunFile",
     "load_run_config",
     "plan_jobs",
+    "run_instrument",
     "run_config_from_dict",
 ]
 
@@ -101,6 +103,7 @@ class RunConfig:
     phase_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     overrides: dict[str, AreaOverride] = field(default_factory=dict)
     area_names: dict[str, str] = field(default_factory=dict)  # area_id -> name (area list)
+    vocabulary: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)  # grades, sexes
     path: Path | None = None
     checksum: str = ""
 
@@ -358,6 +361,7 @@ class RunFile(FileModel):
     workers: Positive | None = None
     timeout: Positive = 900
     kernel: Text = "ctc"
+    respondents: Vocabulary | None = None  # the survey's grades/sexes; win over the instrument's
     parameters: Parameters = {}
     phase_parameters: Annotated[dict[RunPhase, Parameters], BeforeValidator(_none_is_empty)] = {}
     overrides: Annotated[
@@ -435,7 +439,26 @@ def run_config_from_dict(raw: Any, *, base_dir: Path, where: str = "run.yaml") -
             for area, o in model.overrides.items()
         },
         area_names=seen.area_names or {},
+        vocabulary=_vocabulary(model.respondents),
     )
+
+
+def _vocabulary(model: Vocabulary | None) -> dict[str, tuple[dict[str, Any], ...]]:
+    found = {} if model is None else {"grades": model.grades, "sexes": model.sexes}
+    return {
+        key: tuple({**e.model_dump(exclude_unset=True), "label": e.label.as_dict()} for e in items)
+        for key, items in found.items()
+        if items
+    }
+
+
+def run_instrument(config: RunConfig) -> Instrument:
+    """The run's instrument: ``data: instrument:``, its grades and/or sexes replaced by those of
+    the run file's ``respondents:`` when it declares them (the run file's win, key by key)."""
+    instrument = load_instrument(config.instrument_file)
+    if not config.vocabulary:
+        return instrument
+    return replace(instrument, vocabulary={**instrument.vocabulary, **config.vocabulary})
 
 
 def _parameter_type_problems(raw: Any, seen: _Seen) -> list[Problem]:

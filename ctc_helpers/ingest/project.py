@@ -35,7 +35,7 @@ from ctc_helpers.config.inventory import FlaggedProgrammeWarning
 from ctc_helpers.config.mapping import load_mapping, mapping_problems
 from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.config.programme_bank import load_programme_bank
-from ctc_helpers.config.run import Job, RunConfig, load_run_config, plan_jobs
+from ctc_helpers.config.run import Job, RunConfig, load_run_config, plan_jobs, run_instrument
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.ingest import load as ingest_load
@@ -77,9 +77,10 @@ def check_project(run_file: str | Path, *, lang: str | None = None) -> list[Find
     except CTCError as exc:
         return [Finding("stop", run_file.name, _text_of(exc, lang))]
     try:
-        instrument = load_instrument(config.instrument_file)
+        own = load_instrument(config.instrument_file)
     except CTCError as exc:
         return [Finding("stop", config.instrument_file.name, _text_of(exc, lang))]
+    instrument = run_instrument(config)  # the run file's grades and sexes win
     findings = _mapping_findings(run_file.parent / MAPPING_FILE, instrument, lang)
     findings += _phase_findings(config, instrument, lang)
     findings += _parameter_findings(config, lang)
@@ -90,6 +91,7 @@ def check_project(run_file: str | Path, *, lang: str | None = None) -> list[Find
         )
     except CTCError as exc:
         return [*findings, Finding("stop", _files(config), _text_of(exc, lang))]
+    findings += _vocabulary_findings(config, own, ingested, lang)
     return findings + _data_findings(config, instrument, ingested, lang)
 
 
@@ -362,6 +364,37 @@ def _unread_team_files(config: RunConfig, jobs: list[Job], lang: str) -> list[Fi
 
 def _run_name(config: RunConfig) -> str:
     return config.path.name if config.path else "run.yaml"
+
+
+def _vocabulary_findings(
+    config: RunConfig, own: Instrument, ingested: IngestResult, lang: str
+) -> list[Finding]:
+    """Grades or sexes declared both by the run file and by the instrument, differently: which
+    list is in force, and the survey's values only the instrument's list knows (quarantined)."""
+    findings = []
+    quarantine = ingested.quarantine
+    for key, column in (("grades", "grade"), ("sexes", "sex")):
+        run_codes = [str(e["code"]) for e in config.vocabulary.get(key, ())]
+        own_codes = [str(e["code"]) for e in own.vocabulary.get(key, ())]
+        if not run_codes or not own_codes or run_codes == own_codes:
+            continue
+        where = _run_name(config)
+        names = {"key": key, "run": where, "instrument": config.instrument_file.name}
+        findings.append(Finding("change", where, t(
+            "project_vocabulary_replaced", lang, codes=", ".join(run_codes),
+            instrument_codes=", ".join(own_codes), **names,
+        )))  # fmt: skip
+        known = set(own_codes) - set(run_codes)
+        rows = quarantine.loc[
+            quarantine["column"].eq(column) & quarantine["value"].astype(str).isin(known)
+        ]
+        if not rows.empty:
+            findings.append(Finding("change", _files(config), t(
+                "project_vocabulary_data", lang, column=column,
+                n=len(rows.drop_duplicates(["source_file", "row"])),
+                values=", ".join(sorted(set(rows["value"].astype(str)))), **names,
+            )))  # fmt: skip
+    return findings
 
 
 def _data_findings(

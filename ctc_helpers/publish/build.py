@@ -27,8 +27,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ctc_helpers.batch.files import read_json
-from ctc_helpers.config.instrument import load_instrument, load_respondent_schema
-from ctc_helpers.config.run import RunConfig, load_run_config
+from ctc_helpers.config.instrument import load_respondent_schema
+from ctc_helpers.config.run import RunConfig, load_run_config, run_instrument
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.fingerprint import file_sha256
 from ctc_helpers.i18n import t
@@ -427,7 +427,7 @@ def prepare_waves(config: RunConfig, *, waves: Sequence[int] | None = None) -> P
     """Build (or reuse) the published folders of the chosen waves (default: the run file's)."""
 
     start = time.perf_counter()
-    instrument = load_instrument(config.instrument_file)
+    instrument = run_instrument(config)  # with the run file's grades and sexes, if declared
     checksums = {name: file_sha256(path) for name, path in _input_files(config).items()}
     # one BLAS thread: the many small SVDs of the suppression slow down several-fold when
     # OpenBLAS threads compete for busy cores (measured 14 s -> 2 s for one wave)

@@ -6,10 +6,14 @@ import json
 import re
 import shutil
 
+import pandas as pd
 import pytest
 
 from ctc_helpers.cli import main
+from ctc_helpers.config.instrument import load_respondent_schema
+from ctc_helpers.config.messages import ConfigFileError
 from ctc_helpers.config.project import PROJECT_FILES, PROJECT_FOLDERS, init_project
+from ctc_helpers.config.run import load_run_config, run_instrument
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.ingest.mapping import map_export, write_mapped
 from ctc_helpers.ingest.project import check_project
@@ -235,3 +239,62 @@ def test_the_reports_fail_where_validate_said(tmp_path, case, capsys):
     jobs = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["jobs"]
     assert {(j["phase"], j["area"]) for j in jobs if j["status"] == "failed"} == said == reports
     assert {j["status"] for j in jobs} <= {"ok", "failed"}
+
+
+# --------------------------------------------------------------------------------------------
+# Grades and sexes declared in the run file (they win over the instrument's)
+
+RUN_GRADES = """respondents:
+  grades:
+    - {code: ak7, year: 7, label: {sv: "Årskurs 7", en: "Grade 7"}}
+    - {code: ak9, year: 9, label: {sv: "Årskurs 9", en: "Grade 9"}}
+"""
+
+
+def test_run_file_grades_win_and_disagreeing_data_is_named(tmp_path):
+    run_file = _example_project(tmp_path, run_text=lambda r: r + RUN_GRADES)
+    config = load_run_config(run_file)
+    schema = load_respondent_schema(instrument=run_instrument(config))
+    assert schema.grade_labels("en") == {"ak7": "Grade 7", "ak9": "Grade 9"}
+    assert schema.sex_codes == ("F", "M", "U")  # the run file declares no sexes: the default's
+    # the mapped export holds gy 2 too, counted here without the workbench's reading
+    mapped = pd.read_parquet(run_file.parent / "mapped" / "skolenkat_2025.parquet")
+    gy2 = int(mapped["grade"].astype(str).eq("gy2").sum())
+    assert gy2 > 0
+    findings = check_project(run_file, lang="en")
+    texts = {f.text for f in findings}
+    assert "respondents: grades in run.yaml (ak7, ak9) replace the instrument's list (ak7, ak9," \
+        " gy2) in instrument.yaml; the run file's list is used to read the survey files and in" \
+        " the reports." in texts  # fmt: skip
+    data = [t for t in texts if t.startswith(f"{gy2} rows have grade gy2")]
+    assert data and "not in the run file's (respondents: grades in run.yaml)" in data[0]
+    assert f"{gy2} of {len(mapped)} rows would be quarantined" in " ".join(texts)
+    swedish = " ".join(f.text for f in check_project(run_file, lang="sv"))
+    assert f"{gy2} rader har grade gy2" in swedish
+
+
+def test_run_file_grades_are_checked_like_the_instruments(tmp_path):
+    twice = RUN_GRADES.replace("code: ak9", "code: ak7")
+    run_file = _example_project(tmp_path, run_text=lambda r: r + twice)
+    with pytest.raises(ConfigFileError, match=r"respondents\.grades.*ak7"):
+        load_run_config(run_file)
+
+
+@pytest.mark.slow
+def test_the_reports_name_the_run_files_grades(tmp_path):
+    relabelled = (
+        RUN_GRADES + '    - {code: gy2, year: 11, label: {sv: "Gymnasiet 2", en: "Upper 2"}}\n'
+    )
+    run_file = _example_project(tmp_path, run_text=lambda r: r + relabelled)
+    assert main(["validate", "--config", str(run_file)]) == 0
+    out = tmp_path / "out"
+    code = main(["run", "--config", str(run_file), "--out", str(out), "--areas", "norr"])
+    assert code == 0
+    info = json.loads((out / "2025" / "data" / "run_info.json").read_text(encoding="utf-8"))
+    assert [g["label"]["sv"] for g in info["respondents"]["grades"]] == [
+        "Årskurs 7", "Årskurs 9", "Gymnasiet 2"
+    ]  # fmt: skip
+    report = (out / "2025" / "norr" / "01_survey_analysis.ipynb").read_text(encoding="utf-8")
+    assert "Årskurs 7" in report and "Gymnasiet 2" in report
+    # the instrument's labels remain only in its own glossary entry
+    assert "åk 7" not in report.replace("elever i åk 7, åk 9 och gy 2", "")

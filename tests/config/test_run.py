@@ -209,7 +209,8 @@ def test_the_root_must_be_a_mapping(city: Path) -> None:
     assert error.value.text("en") == (
         "run.yaml: the file must hold keys and values at the top level (data, output, cache,"
         " notebooks, phases, waves, areas, city, city_phases, min_cell, min_count,"
-        " priority_behaviours, lang, workers, timeout, kernel, parameters, phase_parameters,"
+        " priority_behaviours, lang, workers, timeout, kernel, respondents, parameters,"
+        " phase_parameters,"
         " overrides), not a list or a"
         " single text."
     )
