@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import ipywidgets as widgets
 
+from ctc_helpers.dashboard.area_selection import area_selection_first_parts, area_selection_view
 from ctc_helpers.dashboard.charts import clear_charts
 from ctc_helpers.dashboard.data import DashboardData, clear_data_cache, load_dashboard_data
 from ctc_helpers.dashboard.effects import effects_first_parts, effects_view
@@ -98,6 +99,7 @@ VIEW_FUNCTIONS: dict[str, Callable[..., widgets.Widget]] = {
     "followup": followup_view,
     "effects": effects_view,
     "process": process_view,
+    "area_selection": area_selection_view,
 }
 # what each view first shows for an area (the pre-heated kernel computes it ahead)
 FIRST_PARTS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -107,6 +109,7 @@ FIRST_PARTS: dict[str, Callable[..., dict[str, Any]]] = {
     "followup": followup_parts,
     "effects": effects_first_parts,
     "process": process_parts,
+    "area_selection": area_selection_first_parts,
 }
 
 

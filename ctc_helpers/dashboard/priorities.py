@@ -1,16 +1,32 @@
-"""Prioritering: the area's factors ranked by transparent criteria, the suggestion and the team's
-recorded choice (``<data dir>/priorities/<area>.yaml``)."""
+"""Prioritering: the problem first, then the factors. The area's priority problem behaviours
+(from the team's priorities file, else the run file's default) with their levels here and in the
+municipality, then the factors ranked by transparent criteria, each reason naming the research
+link and the local strength, the suggestion and the team's recorded choice
+(``<data dir>/priorities/<area>.yaml``).
+
+The behaviours, the ranking and the reasons come from the same functions as report 02
+(:func:`ctc_helpers.phases.links.ranking_inputs`, ``rank_factors`` and
+:mod:`ctc_helpers.views.prioritization`), so the dashboard and the report say the same.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Any
 
+import ipywidgets as widgets
+
 from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.dashboard.charts import cached_png
 from ctc_helpers.dashboard.data import DashboardData
 from ctc_helpers.dashboard.downloads import download_links
-from ctc_helpers.dashboard.markup import heading_html, markdown_html, notice_html, tables_html
+from ctc_helpers.dashboard.markup import (
+    heading_html,
+    markdown_html,
+    notice_html,
+    table_html,
+    tables_html,
+)
 from ctc_helpers.dashboard.settings import VIEWS
 from ctc_helpers.dashboard.widgets import (
     CHART_WIDTH,
@@ -21,43 +37,60 @@ from ctc_helpers.dashboard.widgets import (
     area_dropdown,
     explanation_html,
     remember,
+    tagged,
     wire_view,
 )
 from ctc_helpers.dashboard.worksheet import worksheet_box
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
+from ctc_helpers.phases.links import ranking_inputs
 from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.plots.profile import plot_prioritization
 from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.views.labels import area_name
 from ctc_helpers.views.prioritization import (
+    behaviour_table,
     choice_note,
     choice_table,
     priority_note,
     priority_table,
 )
 from ctc_helpers.views.report import section
+from ctc_helpers.views.tables import DisplayTable
 
-__all__ = ["prioritization_view", "priorities_parts"]
+__all__ = ["prioritization_view", "priorities_parts", "ranked_factors"]
 
 
-def _ranked(data: DashboardData, area: str):
+def ranked_factors(data: DashboardData, area: str, choices: Any = None) -> tuple[Any, tuple]:
+    """The area's ranked factors as report 02 ranks them, and the priority behaviours used.
+
+    The behaviours are the team's (``priority_behaviours`` of ``choices``), else the run file's
+    default (the published link table's); the research links and the published local links
+    count in the ranking and in every reason (:func:`ctc_helpers.phases.links.ranking_inputs`).
+    Cached per kernel, folder, area, wave and behaviours named by the team.
+
+    Returns
+    -------
+    tuple
+        ``(ranked, behaviours)``: the frame of ``rank_factors`` and the behaviour ids.
+    """
     published = data.published
-    previous = previous_wave_of(published.aggregates, data.wave)
-    return remember(
-        FRAMES_CACHE,
-        ("ranked", str(published.path), area, data.wave),
-        lambda: rank_factors(
+    own = tuple(getattr(choices, "priority_behaviours", ()) or ())
+
+    def compute() -> tuple[Any, tuple]:
+        evidence = ranking_inputs(published, choices)
+        ranked = rank_factors(
             published.aggregates, published.comparisons, area=area, wave=data.wave,
-            previous_wave=previous,
-        ),
-    )  # fmt: skip
+            previous_wave=previous_wave_of(published.aggregates, data.wave), **evidence,
+        )  # fmt: skip
+        return ranked, tuple(evidence["behaviours"])
+
+    key = ("ranked", str(published.path), area, data.wave, own)
+    return remember(FRAMES_CACHE, key, compute)
 
 
-def _priorities_png(data: DashboardData, *, area: str, lang: str) -> bytes:
-    ranked = _ranked(data, area)
+def _priorities_png(data: DashboardData, ranked: Any, *, key: tuple, lang: str) -> bytes:
     height = 1.6 + 0.24 * (len(ranked) + 2)
-    key = ("priorities", str(data.published.path), area, data.wave, lang)
     draw = partial(plot_prioritization, ranked, measures=data.published.measures, lang=lang)
     return cached_png(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=height)
 
@@ -73,17 +106,36 @@ def _team_choices(data: DashboardData, area: str, lang: str) -> tuple[Any, str]:
     return choices, ""
 
 
+def _section_markdown(key: str, lang: str, **values: Any) -> str:
+    """Report 02's section ``key`` (heading and paragraph) as Markdown, without the report's
+    anchor (the dashboard has no table of contents; its HTML would show as text)."""
+    text = section(key, lang, level=4, **values).data
+    return text.split("\n\n", 1)[1] if text.startswith("<a id=") else text
+
+
+def _behaviours_part(data: DashboardData, area: str, behaviours: tuple, lang: str):
+    """The behaviours section (markup) and its table (``None`` when no behaviour is named)."""
+    heading = _section_markdown("priority_behaviours", lang, area=area)
+    shown = behaviour_table(
+        data.published, area=area, wave=data.wave, behaviours=behaviours, lang=lang
+    )
+    if isinstance(shown, DisplayTable):
+        return markdown_html(heading) + table_html(shown), shown
+    return markdown_html(heading, shown.data), None
+
+
 def priorities_parts(data: DashboardData, *, area: str, lang: str) -> dict[str, Any]:
-    """What the prioritisation panel shows for an area (cached while the team file is
-    unchanged)."""
+    """What the prioritisation panel shows for an area, the priority behaviours first
+    (``behaviours``), then the factors (cached while the team file is unchanged)."""
     team_file = data.data_dir / "priorities" / f"{area}.yaml"
     stamp = team_file.stat().st_mtime_ns if team_file.is_file() else 0
 
     def compute() -> dict[str, Any]:
         published = data.published
-        ranked = _ranked(data, area)
         choices, problem = _team_choices(data, area, lang)
+        ranked, behaviours = ranked_factors(data, area, choices)
         measures, min_cell = published.measures, published.min_cell
+        first, first_table = _behaviours_part(data, area, behaviours, lang)
         tables = {
             t("report_choice", lang): choice_table(ranked, choices, measures, lang=lang),
             t("report_ranking_risk", lang): priority_table(
@@ -92,19 +144,24 @@ def priorities_parts(data: DashboardData, *, area: str, lang: str) -> dict[str, 
                 ranked, measures, kind="protective", lang=lang, min_cell=min_cell),
         }  # fmt: skip
         beside, *below = tables
+        downloads = tables
+        if first_table is not None:
+            downloads = {t("report_priority_behaviours", lang): first_table, **tables}
         note = choice_note(
             choices, priorities_dir=data.data_dir / "priorities", area=area, wave=data.wave,
             lang=lang,
         )  # fmt: skip
         notes = [priority_note(ranked, lang), note]
         name = area_name(published, area, lang)
-        worksheet = section("worksheet", lang, area=area, name=name, level=4).data
+        worksheet = _section_markdown("worksheet", lang, area=area, name=name)
+        chart_key = ("priorities", str(published.path), area, data.wave, behaviours, lang)
         return {
-            "chart": _priorities_png(data, area=area, lang=lang),
+            "behaviours": first,
+            "chart": _priorities_png(data, ranked, key=chart_key, lang=lang),
             "tables": tables_html({beside: tables[beside]}),
             "wide": tables_html({k: tables[k] for k in below}),
             "downloads": download_links(
-                tables, basename=f"{VIEWS['priorities']}_{area}_{data.wave}", lang=lang
+                downloads, basename=f"{VIEWS['priorities']}_{area}_{data.wave}", lang=lang
             ),
             "notes": markdown_html(*(n.data for n in notes if n is not None)),
             "notice": notice_html(problem, kind="warning"),
@@ -117,24 +174,34 @@ def priorities_parts(data: DashboardData, *, area: str, lang: str) -> dict[str, 
 
 
 def prioritization_view(data: DashboardData, *, area: str | None = None, lang: str | None = None):
-    """Prioritering: the area's factors ranked by transparent criteria, the suggestion and the
-    team's recorded choice.
+    """Prioritering: the area's priority problem behaviours first, then the factors ranked by
+    transparent criteria, the suggestion and the team's recorded choice.
 
     Returns
     -------
     ipywidgets.VBox
-        The area selector, the chart (how much worse than the municipality, suggestions
-        highlighted), the ranked risk and protective factors with every criterion, the
-        suggestion next to the team's choice, downloads and the explanation of the criteria.
+        The area selector; under the heading the priority behaviours (share here and in the
+        municipality, difference, change; class ``ctc-behaviours``); then the chart (how much
+        worse than the municipality, suggestions highlighted), the ranked risk and protective
+        factors with every criterion and a reason naming the research link and the local
+        strength, the suggestion next to the team's choice, downloads, the worksheet and the
+        explanation of the criteria.
     """
     lang = check_language(lang)
     controls = [area_dropdown(data, area, lang)]
     panel = Panel.new()
+    behaviours = tagged(widgets.HTML(), "ctc-behaviours")
 
     def update(_change: Any = None) -> None:
-        apply_parts(panel, priorities_parts(data, area=controls[0].value, lang=lang))
+        parts = dict(priorities_parts(data, area=controls[0].value, lang=lang))
+        behaviours.value = parts.pop("behaviours")
+        apply_parts(panel, parts)
 
     worksheet = worksheet_box(data, controls[0], lang)
-    return wire_view(
+    view = wire_view(
         controls, panel, update, t("dash_about_priorities", lang), lang, extra=(worksheet,)
     )
+    children = list(view.children)
+    children.insert(children.index(panel.heading) + 1, behaviours)
+    view.children = tuple(children)
+    return view

@@ -48,6 +48,7 @@ VIEWS = {
     "followup": "uppfoljning",
     "effects": "effekter",
     "process": "process",
+    "area_selection": "omradesval",
 }
 DASHBOARD_DIR = NOTEBOOKS_DIR / "dashboards"
 ENV_REPORTS = "CTC_REPORTS_DIR"
