@@ -69,9 +69,11 @@ STYLE = """<style>
 .ctc-page {max-width: 1600px}
 .ctc-page h2 {margin: 0.2em 0} .ctc-page h3 {margin: 0.5em 0 0.2em}
 .ctc-page .widget-html-content {white-space: normal}
-.ctc-table-box, .ctc-wide-table-box, .ctc-goal-table {min-width: 0; max-width: 100%}
+.ctc-table-box, .ctc-wide-table-box, .ctc-goal-table,
+.ctc-behaviours {min-width: 0; max-width: 100%}
 .ctc-table-box .widget-html-content, .ctc-wide-table-box .widget-html-content,
-.ctc-goal-table .widget-html-content {display: block; min-width: 0; width: 100%; overflow: visible}
+.ctc-goal-table .widget-html-content,
+.ctc-behaviours .widget-html-content {display: block; min-width: 0; width: 100%; overflow: visible}
 .ctc-table-scroll {overflow-x: auto; max-width: 100%}
 .ctc-table {border-collapse: collapse; font-size: 12px; line-height: 1.3}
 .ctc-table th, .ctc-table td {border-bottom: 1px solid #ddd; padding: 3px 6px; text-align: left;
