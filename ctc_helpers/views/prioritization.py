@@ -204,7 +204,8 @@ def priority_table(
         column_label("measure", lang): rows["factor"].map(lambda f: labels.get(f, f)),
         column_label(f"share_{kind}", lang): masked_cells(rows["pct"], hidden, format_pct, lang),
     }
-    if rows["pct_city"].notna().any() and rows["diff"].notna().any():
+    versus_city = bool(rows["pct_city"].notna().any() and rows["diff"].notna().any())
+    if versus_city:
         columns[t("city", lang)] = rows["pct_city"].map(lambda v: format_pct(v, lang))
         columns[column_label("diff_interval", lang)] = [
             marker if h else _difference_text(d, lo, hi, c, lang)
@@ -236,7 +237,8 @@ def priority_table(
     )
     if with_reasons:
         columns[column_label("reason", lang)] = explain_reasons(rows, lang, measures=measures)
-    notes = (t("report_note_interval", lang), t("report_prio_note_youth", lang))
+    city = "" if versus_city else "_city"  # the city report: no difference from the city
+    notes = (t(f"report_note_interval{city}", lang), t(f"report_prio_note_youth{city}", lang))
     return display_table(pd.DataFrame(columns), lang=lang, min_cell=min_cell, notes=notes)
 
 

@@ -92,7 +92,8 @@ def profile_table(
             with_verdict(format_points(d, lang), change_text(c, lang, versus_city=False))
             for d, c in zip(frame["diff_previous"], frame["change_previous"], strict=True)
         ]
-    notes = (t("report_note_interval", lang),)
+    # the city report has no difference from the city: its note explains the interval only
+    notes = (t("report_note_interval" if area != CITY else "report_note_interval_city", lang),)
     return display_table(pd.DataFrame(columns), lang=lang, min_cell=published.min_cell, notes=notes)
 
 

@@ -31,6 +31,11 @@ def test_priority_views(pub, tmp_path):
     assert top["Rang"] == "1" and top["Föreslås"] == "ja"
     assert top["Motivering"].startswith("Statistiskt säkerställt högre än kommunen")
     assert views.priority_note(ranked, "sv") is None
+    notes = " ".join(views.priority_table(ranked, pub.measures, kind="risk", lang="sv").footnotes)
+    assert "resten av kommunen" in notes and "besvarade frågorna i området" in notes
+    city = rank_factors(pub.aggregates, pub.comparisons, area="all", wave=2025)
+    notes = " ".join(views.priority_table(city, pub.measures, kind="risk", lang="sv").footnotes)
+    assert "resten av kommunen" not in notes and "besvarade frågorna i kommunen" in notes
     tiny = rank_factors(pub.aggregates, pub.comparisons, area="lillby", wave=2025)
     assert views.priority_note(tiny, "en").data.startswith("**Too few answers to judge")
     hidden = views.priority_table(tiny, pub.measures, kind="protective", lang="en")

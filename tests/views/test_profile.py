@@ -79,6 +79,15 @@ def test_profile_table_of_the_city_has_no_city_columns(pub):
     assert "2023" in frame.columns
 
 
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_only_an_area_table_explains_the_difference_from_the_city(pub, lang):
+    city = profile.profile_table(pub, kind="risk", area="all", wave=2025, lang=lang).footnotes
+    area = profile.profile_table(pub, kind="risk", area="lillby", wave=2025, lang=lang).footnotes
+    rest = {"sv": "resten av kommunen", "en": "rest of the municipality"}[lang]
+    assert rest in " ".join(area) and rest not in " ".join(city)
+    assert any(note.startswith(("KI = 95 %", "CI = 95%")) for note in city)
+
+
 def test_participation_tables(pub, fake):
     schools = profile.participation_table(pub, area="norra-hamnen", wave=2025, lang="sv").frame
     # two schools of 4 cells x 30 valid + 2 invalid answers each = 128 answered, 120 valid
