@@ -92,6 +92,26 @@ STYLE = """<style>
 .ctc-downloads {margin: 0.5em 0}
 .ctc-about dt {font-weight: 600; margin-top: 0.4em} .ctc-about dd {margin-left: 1em}
 .ctc-markdown pre {white-space: pre-wrap}
+.ctc-top {flex-wrap: wrap; row-gap: 0.3em}
+.ctc-page img.ctc-chart, .ctc-page img.ctc-goal-chart {max-width: 100%; height: auto}
+.ctc-note, .ctc-notes, .ctc-about dd {overflow-wrap: anywhere}
+@media (max-width: 760px) {
+  /* a phone: every part one above the other, charts scaled to the width, tables scroll in
+     their own box, links and footnotes wrap */
+  .ctc-page img.ctc-chart, .ctc-page img.ctc-goal-chart {width: 100% !important;
+    min-width: 0 !important; flex: 1 1 100% !important}
+  .ctc-page .ctc-side {min-width: 0 !important; flex: 1 1 100% !important; max-width: 100%}
+  .ctc-page .widget-hbox, .ctc-page .widget-box {flex-wrap: wrap; max-width: 100%}
+  .ctc-page .widget-dropdown, .ctc-page .widget-toggle-buttons {max-width: 100%}
+  .ctc-page .widget-dropdown {flex-wrap: nowrap; height: auto}
+  .ctc-page .widget-dropdown select {min-width: 6em; max-width: 100%; flex: 1 1 auto}
+  .ctc-page .widget-toggle-buttons {height: auto; flex-wrap: wrap}
+  .ctc-page .widget-toggle-buttons .widget-toggle-button {margin-bottom: 2px}
+  .ctc-table td:first-child, .ctc-table td:last-child,
+  .ctc-wide-table-box .ctc-table td:last-child {min-width: 7em}
+  .ctc-nav a, .ctc-nav strong {display: inline-block; margin: 0 1em 0.3em 0; font-size: 16px}
+  .ctc-page h2 {font-size: 20px} .ctc-page h3 {font-size: 17px}
+}
 </style>"""
 
 VIEW_FUNCTIONS: dict[str, Callable[..., widgets.Widget]] = {
@@ -268,9 +288,12 @@ def build_page(
     start = find_widget(body, "ctc-area").value
     message.value = notice_html(_refused_text(refused, data, start, lang), kind="warning")
     fill(lang)
-    top = widgets.HBox(
-        [nav, switch],
-        layout=widgets.Layout(justify_content="space-between", align_items="center"),
+    top = tagged(
+        widgets.HBox(
+            [nav, switch],
+            layout=widgets.Layout(justify_content="space-between", align_items="center"),
+        ),
+        "ctc-top",
     )
     return tagged(widgets.VBox([top, banner, message, body]), "ctc-page")
 

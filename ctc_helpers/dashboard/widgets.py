@@ -170,9 +170,12 @@ class Panel:
     ) -> widgets.VBox:
         """Selectors, messages, heading, chart with the tables beside it, wide tables,
         ``extra`` widgets and the explanation."""
-        side = widgets.VBox(
-            [self.tables, self.downloads, self.notes],
-            layout=widgets.Layout(flex="1 1 0", min_width="480px"),
+        side = tagged(
+            widgets.VBox(
+                [self.tables, self.downloads, self.notes],
+                layout=widgets.Layout(flex="1 1 0", min_width="480px"),
+            ),
+            "ctc-side",
         )
         body = widgets.Box(
             [self.chart, side],
