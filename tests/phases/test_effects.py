@@ -590,12 +590,15 @@ def test_hidden_areas_are_left_out_and_identical_designs_are_computed_once():
     totals = cells.groupby(["area", "wave"], as_index=False)[["n", "n_flagged"]].sum()
     aggregates = pd.concat([cells, totals.assign(grade="all", sex="all", measure="m",
                                                  measure_kind="behaviour")])  # fmt: skip
-    published = aggregates.assign(suppressed=aggregates["area"].eq("a5"))
+    hidden = aggregates["area"].eq("a5")
+    few = aggregates["area"].eq("a4")  # a numerator under the minimum count: the area stays
+    published = aggregates.assign(n=aggregates["n"].mask(hidden), suppressed=hidden | few)
     measures = pd.DataFrame({"measure": ["m"], "measure_kind": ["behaviour"], "group": [""]})
     tables = build_effect_tables(aggregates, areas, measures=measures, published=published,
                                  settings=Settings(n_bootstrap=99))  # fmt: skip
     design = tables["effect_design"].set_index(["group", "area"])
     assert design.loc[("all", "a5"), "reason"] == "hidden"
+    assert design.loc[("all", "a4"), "reason"] == ""
     assert design.loc[("all", "a6"), "reason"] == "group_without_ctc"
     assert set(tables["effects"]["group"]) == {"all", "x"}  # y has no CTC area
     all_, x = (tables["effects"].set_index("group").loc[g] for g in ("all", "x"))

@@ -66,14 +66,17 @@ _COLUMNS = {
 
 
 def hidden_areas(published: pd.DataFrame | None) -> set[str]:
-    """Areas whose total row (all grades, all sexes) is hidden in any wave of the published
-    aggregates (for any measure)."""
+    """Areas whose group is hidden in a total row (all grades, all sexes) of any wave of the
+    published aggregates: the group size ``n`` is blank. A value held back only because few
+    pupils gave the answer (``suppressed`` with ``n`` shown, the minimum count) does not hide
+    the area: its group is large enough to show."""
     if published is None or published.empty:
         return set()
     totals = published.loc[
         published["area"].ne(TOTAL) & published["grade"].eq(TOTAL) & published["sex"].eq(TOTAL)
     ]
-    return set(totals.loc[totals["suppressed"].astype(bool), "area"].astype(str))
+    hidden = totals["n"].isna() if "n" in totals else totals["suppressed"].astype(bool)
+    return set(totals.loc[hidden, "area"].astype(str))
 
 
 def build_effect_tables(
