@@ -6,7 +6,6 @@ English.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pandas as pd
 from IPython.display import Markdown
 
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.paths import resolve_path
 from ctc_helpers.phases.prioritization import SUGGESTION_LIMITS, compare_choices
 from ctc_helpers.views.escape import escape_markdown, markdown_text
 from ctc_helpers.views.labels import measure_labels
@@ -300,17 +298,15 @@ def choice_table(
 def choice_note(
     choices: Any, *, priorities_dir: str | Path, area: str, wave: int, lang: str | None = None
 ) -> Markdown:
-    """How the team's choice was recorded, or how to record it when there is no file yet."""
+    """How the team's choice was recorded, or how to record it when there is no file yet.
+
+    The how-to is in plain words (the dashboard's worksheet writes the file): a team reading the
+    report sees no path, file format or factor id. ``priorities_dir`` and ``area`` are kept for
+    the notebook's call.
+    """
     lang = check_language(lang)
     if choices is None:
-        path = resolve_path(priorities_dir) / f"{area}.yaml"
-        example = (
-            f"```yaml\narea: {area}\nwave: {wave}\ndecided: {datetime.now(UTC).date().isoformat()}\n"
-            "risk_factors: [factor_id_1, factor_id_2]\nprotective_factors: [factor_id_3]\n"
-            'note: ""\n```'
-        )
-        missing = markdown_text("report_choice_missing", lang, path=path)
-        return Markdown(f"{missing}\n\n{example}")
+        return Markdown(markdown_text("report_choice_missing", lang))
     parts = [
         t("report_choice_recorded", lang, decided=choices.decided.isoformat(), wave=choices.wave)
     ]

@@ -41,7 +41,11 @@ def test_priority_views(pub, tmp_path):
     hidden = views.priority_table(tiny, pub.measures, kind="protective", lang="en")
     assert set(hidden.frame["Share with protection"]) == {MARKER}
     missing = views.choice_note(None, priorities_dir=tmp_path, area="lillby", wave=2025, lang="sv")
-    assert str(tmp_path / "lillby.yaml") in missing.data and "risk_factors:" in missing.data
+    assert "Prioritering" in missing.data and "samordnaren sparar" in missing.data
+    for lang in ("sv", "en"):  # plain words: no path, file name, key or factor id for a team
+        text = views.choice_note(None, priorities_dir=tmp_path, area="lillby", wave=2025,
+                                 lang=lang).data  # fmt: skip
+        assert not [w for w in (str(tmp_path), ".yaml", "risk_factors", "Id ") if w in text]
     (tmp_path / "norra-hamnen.yaml").write_text(
         "area: norra-hamnen\nwave: 2023\ndecided: 2024-01-10\nrisk_factors: [family_conflict]\n"
         "note: Vårt val.\n",
