@@ -9,6 +9,7 @@ minimum cell size (every rendered table is scanned).
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> list[Path]:
-    """Run every phase of reports/run.yaml for one area and the city on a small city."""
+def city(tmp_path_factory) -> tuple[Path, dict]:
+    """A small synthetic city and the run file of reports/run.yaml for it (every phase)."""
     from ctc_helpers.demo.synth import write_city
 
     require_browser()
@@ -57,16 +58,36 @@ def reports(tmp_path_factory) -> list[Path]:
         "workers": 2,
         "timeout": 300,
     }
+    return root, raw
+
+
+def _run_city(root: Path, raw: dict) -> list[Path]:
+    """Prepare and run every phase for one area and the city; the report pages and the index."""
     config = run_config_from_dict(raw, base_dir=root)
     build.prepare_waves(config)
     results = batch.run_batch(config, areas=[CITY, AREA])
     failed = results[results["status"] != "ok"]
     assert failed.empty, failed[["area", "phase", "message"]].to_string()
-    pages = sorted((root / "reports").rglob("*.html"))
-    city_only = set(run_file.get("city_phases") or [])
-    area_phases = [p for p in run_file["phases"] if p not in city_only]
-    assert len(pages) == len(run_file["phases"]) + len(area_phases) + 1  # + index.html
+    pages = sorted((root / raw["output"]).rglob("*.html"))
+    city_only = set(raw["city_phases"])
+    area_phases = [p for p in raw["phases"] if p not in city_only]
+    assert len(pages) == len(raw["phases"]) + len(area_phases) + 1  # + index.html
     return pages
+
+
+@pytest.fixture(scope="module")
+def reports(city) -> list[Path]:
+    """Run every phase of reports/run.yaml for one area and the city on a small city."""
+    return _run_city(*city)
+
+
+@pytest.fixture(scope="module")
+def english_reports(city, reports) -> list[Path]:
+    """The same reports in English (the Swedish run's published folder is reused, not rebuilt)."""
+    root, raw = city
+    for published in (root / raw["output"]).glob("*/data"):
+        shutil.copytree(published, root / "reports_en" / published.parent.name / "data")
+    return _run_city(root, {**raw, "lang": "en", "output": "reports_en"})
 
 
 def _absolute(phase_parameters: dict) -> dict:
@@ -99,11 +120,13 @@ READ_PAGE = """() => ({
   code: document.querySelectorAll(
     '.jp-CodeCell .jp-InputArea, .jp-InputPrompt, .input_area, .jp-CodeMirrorEditor').length,
   text: document.body.innerText,
+  title: document.title,
+  alts: [...document.querySelectorAll('img[alt]')].map(img => img.alt),
 })"""
 
 
-@pytest.fixture(scope="module")
-def pages(reports) -> dict[Path, dict]:
+def _read_pages(paths: list[Path]) -> dict[Path, dict]:
+    """Each page as Chromium shows it (READ_PAGE), with the URLs it requested."""
     from playwright.sync_api import sync_playwright
 
     seen: dict[Path, dict] = {}
@@ -112,7 +135,7 @@ def pages(reports) -> dict[Path, dict]:
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
         )
-        for path in reports:
+        for path in paths:
             page = browser.new_page()
             requests: list[str] = []
             page.on("request", lambda request, bag=requests: bag.append(request.url))
@@ -121,6 +144,16 @@ def pages(reports) -> dict[Path, dict]:
             page.close()
         browser.close()
     return seen
+
+
+@pytest.fixture(scope="module")
+def pages(reports) -> dict[Path, dict]:
+    return _read_pages(reports)
+
+
+@pytest.fixture(scope="module")
+def english_pages(english_reports) -> dict[Path, dict]:
+    return _read_pages(english_reports)
 
 
 def test_reports_load_nothing_from_the_network(pages) -> None:
@@ -174,3 +207,55 @@ def test_the_scan_would_catch_a_small_group() -> None:
     assert _count("1\u00a0288") == 1288
     assert _count("7") == 7 and not 0 < 12 < MIN_CELL
     assert _count("7 %") is None and _count("–") is None
+
+
+# Words of the workbench's inside that must never reach a team or a nämnd: notebook numbers, file
+# types and names, paths, ids, measure ids (snake_case) and Python's empty values.
+INTERNAL = {
+    "notebook": re.compile(r"notebook", re.IGNORECASE),
+    "file name": re.compile(r"\.(?:ya?ml|csv|parquet|ipynb|json|xlsx)\b", re.IGNORECASE),
+    "Id column": re.compile(r"\b(?:Id|ID|area_id)\b"),
+    "path": re.compile(r"/tmp|/work|/home|reports/|file://|\\\\"),
+    "snake_case id": re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b"),
+    "empty value": re.compile(r"\b(?:None|nan|NaN|NaT)\b"),
+}
+
+
+def internal_words(text: str) -> list[str]:
+    """The internal words in a reader's text, each with a little context."""
+    return [
+        f"{name}: …{text[max(m.start() - 40, 0) : m.end() + 40]}…".replace("\n", " ")
+        for name, pattern in INTERNAL.items()
+        for m in pattern.finditer(text)
+    ]
+
+
+def _visible_text(content: dict) -> str:
+    return "\n".join([content["title"], content["text"], *content["alts"]])
+
+
+def test_internal_words_are_found() -> None:
+    assert internal_words("Se notebook 02 och priorities/norra.yaml") != []
+    assert internal_words("family_conflict 12 %") and internal_words("Andel nan %")
+    assert internal_words("| Id | Faktor |") and internal_words("sparad i /tmp/x")
+    assert internal_words("Municipal profile: Whole municipality") == []
+    assert internal_words("Andel 12 % (95 % KI 8 till 15); Norra Hamnen, årskurs 9") == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known leftovers (issue 17), owned elsewhere: the default instrument's notice names"
+    " reports/run.yaml (data_schema/instrument.yaml, report 01); report 04 names the goal chain"
+    " file and notebook 03; report 03's inventory warnings name the file and row"
+    " (phases/gaps/inventory) and the bank_id column",
+)
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_no_internal_words_reach_a_reader(language, request) -> None:
+    pages = request.getfixturevalue("pages" if language == "sv" else "english_pages")
+    found = {
+        path.name if path.name == "index.html" else f"{path.parent.name}/{path.name}": words
+        for path, content in pages.items()
+        if (words := internal_words(_visible_text(content)))
+    }
+    assert len(pages) > 10
+    assert not found, "\n".join(f"{page}: {words[:5]}" for page, words in found.items())
