@@ -34,7 +34,7 @@ from ctc_helpers.dashboard.widgets import (
 )
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.phases.followup.goal_progress import evaluate_goals
+from ctc_helpers.phases.followup.goal_progress import evaluate_goals, published_programme_figures
 from ctc_helpers.phases.followup.trends import trend_table
 from ctc_helpers.plots.followup import plot_trends
 from ctc_helpers.plots.goal_chain import chain_figsize, plot_goal_chain
@@ -56,15 +56,19 @@ def _measure_options(measures: pd.DataFrame, kind: str, lang: str) -> list[tuple
 
 
 def _trend(data: DashboardData, *, area: str, measure: str) -> pd.DataFrame:
+    """The measure's rows of the trend of every measure of its kind: Holm's correction runs
+    across the same measures as in report 04's change tables, so the verdicts agree."""
     published = data.published
-    return remember(
+    kind = _kind_of(published.measures, measure)
+    every = remember(
         FRAMES_CACHE,
-        ("trend", str(published.path), area, measure),
+        ("trend", str(published.path), area, kind, data.wave),
         lambda: trend_table(
-            published.aggregates, area=area, include=[measure], measures=published.measures,
-            min_n=published.min_cell,
+            published.aggregates, area=area, kinds=[kind], measures=published.measures,
+            min_n=published.min_cell, last_wave=data.wave,
         ),
     )  # fmt: skip
+    return every.loc[every["measure"].eq(measure)]
 
 
 def _trend_png(data: DashboardData, *, area: str, measure: str, lang: str) -> bytes:
@@ -136,13 +140,15 @@ def _goal_chain(data: DashboardData, area: str, lang: str) -> tuple[Any, pd.Data
 
 
 def _inventory_for_goals(data: DashboardData, chain: Any, lang: str) -> pd.DataFrame | None:
+    """The programme figures of reach and fidelity goals, as report 04 computes them."""
     needs = chain is not None and any(g.kind in ("reach", "fidelity") for g in chain.goals)
     if not needs:
         return None
     try:
-        return team_inventory(data, lang)[1].programmes
+        programmes = team_inventory(data, lang)[1].programmes
     except (FileNotFoundError, CTCError):
         return None  # the goals say "no inventory" themselves
+    return published_programme_figures(programmes, published=data.published, wave=data.wave)
 
 
 def _goal_parts(data: DashboardData, *, area: str, lang: str) -> tuple[dict[str, Any], Any]:
@@ -162,9 +168,7 @@ def _goal_parts(data: DashboardData, *, area: str, lang: str) -> tuple[dict[str,
     width, height = chain_figsize(evaluated, width=9.0)
     png_key = ("goals", str(published.path), str(data.data_dir), area, data.wave, lang)
     draw = partial(plot_goal_chain, evaluated, measures=published.measures, lang=lang)
-    table = goal_display(
-        evaluated, measures=published.measures, lang=lang, min_cell=published.min_cell
-    )
+    table = goal_display(evaluated, published=published, lang=lang)  # as in report 04
     chart = cached_png(png_key, lambda ax: draw(ax=ax), width=width, height=height)
     return {**parts, "goal_chart": chart, "goal_table": table_html(table)}, table
 

@@ -79,6 +79,7 @@ from ctc_helpers.vocab import TOTAL
 
 __all__ = [
     "programme_figures",
+    "published_programme_figures",
     "load_programme_figures",
     "evaluate_goals",
     "focus_measures",
@@ -304,8 +305,20 @@ def load_programme_figures(
             areas=published.areas,
             instrument=published.measures,
         )
+    return published_programme_figures(inventory.programmes, published=published, wave=wave)
+
+
+def published_programme_figures(
+    programmes: pd.DataFrame, *, published: Published, wave: int
+) -> pd.DataFrame:
+    """:func:`programme_figures` with the enrolment of the published participation table: the
+    figures of reach and fidelity goals, the same in report 04 and the Uppföljning dashboard.
+
+    ``programmes`` is ``Inventory.programmes`` of
+    :func:`ctc_helpers.phases.gaps.inventory.load_inventory`.
+    """
     enrolment = load_enrolment(participation=published.participation)
-    return programme_figures(inventory.programmes, wave=wave, enrolment=enrolment)
+    return programme_figures(programmes, wave=wave, enrolment=enrolment)
 
 
 def evaluate_goals(
