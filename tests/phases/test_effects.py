@@ -43,6 +43,7 @@ from ctc_helpers.phases.effects.power import (
 )
 from ctc_helpers.phases.effects.tables import (
     build_effect_tables,
+    hidden_areas,
     read_effect_tables,
 )
 
@@ -590,15 +591,12 @@ def test_hidden_areas_are_left_out_and_identical_designs_are_computed_once():
     totals = cells.groupby(["area", "wave"], as_index=False)[["n", "n_flagged"]].sum()
     aggregates = pd.concat([cells, totals.assign(grade="all", sex="all", measure="m",
                                                  measure_kind="behaviour")])  # fmt: skip
-    hidden = aggregates["area"].eq("a5")
-    few = aggregates["area"].eq("a4")  # a numerator under the minimum count: the area stays
-    published = aggregates.assign(n=aggregates["n"].mask(hidden), suppressed=hidden | few)
+    published = aggregates.assign(suppressed=aggregates["area"].eq("a5"))
     measures = pd.DataFrame({"measure": ["m"], "measure_kind": ["behaviour"], "group": [""]})
     tables = build_effect_tables(aggregates, areas, measures=measures, published=published,
                                  settings=Settings(n_bootstrap=99))  # fmt: skip
     design = tables["effect_design"].set_index(["group", "area"])
     assert design.loc[("all", "a5"), "reason"] == "hidden"
-    assert design.loc[("all", "a4"), "reason"] == ""
     assert design.loc[("all", "a6"), "reason"] == "group_without_ctc"
     assert set(tables["effects"]["group"]) == {"all", "x"}  # y has no CTC area
     all_, x = (tables["effects"].set_index("group").loc[g] for g in ("all", "x"))
@@ -607,6 +605,20 @@ def test_hidden_areas_are_left_out_and_identical_designs_are_computed_once():
     expected = estimate_did(fit_panel(prepare_cells(cells), without), without).att
     assert all_["estimate"] == pytest.approx(expected)
     assert list(tables["effects"].columns) == list(ESTIMATE_COLUMNS)
+
+
+def test_an_area_is_hidden_only_when_every_measure_of_its_total_is():
+    rows = [
+        (area, wave, measure, hidden)
+        for area, hidden_measures in {"a": {"m1", "m2"}, "b": {"m2"}, "c": set()}.items()
+        for wave in (2023, 2025)
+        for measure in ("m1", "m2")
+        for hidden in [measure in hidden_measures and (area != "a" or wave == 2025)]
+    ]
+    totals = pd.DataFrame(rows, columns=["area", "wave", "measure", "suppressed"])
+    published = totals.assign(grade="all", sex="all")
+    # a: its group is hidden in 2025; b: one rare behaviour held back (minimum count)
+    assert hidden_areas(published) == {"a"}
 
 
 def test_effect_tables_round_trip_and_a_missing_column_is_named(tmp_path):

@@ -66,17 +66,17 @@ _COLUMNS = {
 
 
 def hidden_areas(published: pd.DataFrame | None) -> set[str]:
-    """Areas whose group is hidden in a total row (all grades, all sexes) of any wave of the
-    published aggregates: the group size ``n`` is blank. A value held back only because few
-    pupils gave the answer (``suppressed`` with ``n`` shown, the minimum count) does not hide
-    the area: its group is large enough to show."""
+    """Areas whose group is hidden in some wave: every measure of their total row (all grades,
+    all sexes) is suppressed. A measure held back only because few pupils gave the answer (the
+    minimum count) does not hide the area; the other measures of its group are shown. Read from
+    ``suppressed``, never from blanks."""
     if published is None or published.empty:
         return set()
     totals = published.loc[
         published["area"].ne(TOTAL) & published["grade"].eq(TOTAL) & published["sex"].eq(TOTAL)
     ]
-    hidden = totals["n"].isna() if "n" in totals else totals["suppressed"].astype(bool)
-    return set(totals.loc[hidden, "area"].astype(str))
+    every = totals.groupby(["area", "wave"])["suppressed"].agg(lambda s: bool(s.astype(bool).all()))
+    return set(every[every].index.get_level_values("area").astype(str))
 
 
 def build_effect_tables(
