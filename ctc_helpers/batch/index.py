@@ -223,8 +223,11 @@ def _package_versions() -> dict[str, str | None]:
 
 
 def _input_checksums(config: RunConfig) -> dict[str, Any]:
+    """Each input file by its name and checksum: the manifest is published beside the reports,
+    so it names no folder of the coordinator's machine (docs/PRIVACY.md)."""
+
     def entry(path: Path | None) -> dict[str, str] | None:
-        return None if path is None else {"path": str(path), "sha256": file_sha256(path)}
+        return None if path is None else {"file": path.name, "sha256": file_sha256(path)}
 
     return {
         "survey": [entry(p) for p in config.survey_files],

@@ -86,8 +86,10 @@ def _fake_prepare(root: Path, calls: list | None = None):
     def prepare_waves(config, *, waves=None):
         if calls is not None:
             calls.append(waves)
-        summary = {"quarantine_rows": 2, "quarantine_file": "/cache/quarantine.csv"}
-        return build.Prepared(folders=_published(root), summary=summary, seconds=0.0)
+        private = {"quarantine_file": "/cache/quarantine.csv", "cache": "/cache"}
+        return build.Prepared(
+            folders=_published(root), summary={"quarantine_rows": 2}, seconds=0.0, private=private
+        )
 
     return prepare_waves
 
@@ -167,7 +169,7 @@ def test_manifest_contents(failing_run) -> None:
     root = failing_run["root"]
     manifest = json.loads((root / "reports" / "manifest.json").read_text(encoding="utf-8"))
     sha = hashlib.sha256((root / "areas.csv").read_bytes()).hexdigest()
-    assert manifest["inputs"]["areas"] == {"path": str(root / "areas.csv"), "sha256": sha}
+    assert manifest["inputs"]["areas"] == {"file": "areas.csv", "sha256": sha}  # no folder
     run_file = hashlib.sha256((root / "run.yaml").read_bytes()).hexdigest()
     assert manifest["inputs"]["run_file"]["sha256"] == run_file
     assert manifest["packages"]["papermill"] and manifest["packages"]["python"].startswith("3.")

@@ -153,11 +153,6 @@ def test_no_published_file_holds_a_reason_or_a_path(demo):
         assert "suppression_reason" not in info and "quarantine" not in info
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch/index.py (_input_checksums) writes the absolute paths of the input files (survey"
-    " data, area list, run file) into manifest.json; issue 14 asks for no private path there",
-)
 def test_the_manifest_holds_no_path(demo):
     prepared = demo["prepared"]
     manifest = write_manifest(
