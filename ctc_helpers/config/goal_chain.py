@@ -482,9 +482,16 @@ def goal_chain_path(goal_chain_dir: str | Path, area: str) -> Path:
 
 
 def load_area_goal_chain(
-    goal_chain_dir: str | Path, area: str, *, instrument: Instrument | pd.DataFrame
+    goal_chain_dir: str | Path,
+    area: str,
+    *,
+    instrument: Instrument | pd.DataFrame,
+    respondent_schema: RespondentSchema | None = None,
 ) -> GoalChain | None:
     """The area's goal chain, or ``None`` when the area has no goal file yet.
+
+    ``respondent_schema`` gives the grade and sex codes in force (a survey's own vocabulary:
+    ``Published.respondent_schema()``); default ``data_schema/respondents.yaml``.
 
     Raises
     ------
@@ -494,7 +501,9 @@ def load_area_goal_chain(
     path = goal_chain_path(goal_chain_dir, area)
     if not path.is_file():
         return None
-    return load_goal_chain(path, instrument=instrument, area=area)
+    return load_goal_chain(
+        path, instrument=instrument, respondent_schema=respondent_schema, area=area
+    )
 
 
 def goals_frame(chain: GoalChain) -> pd.DataFrame:

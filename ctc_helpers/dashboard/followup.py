@@ -128,7 +128,10 @@ def _goal_chain(data: DashboardData, area: str, lang: str) -> tuple[Any, pd.Data
     published = data.published
     try:
         chain = load_area_goal_chain(
-            data.data_dir / "goal_chains", area, instrument=published.measures
+            data.data_dir / "goal_chains",
+            area,
+            instrument=published.measures,
+            respondent_schema=published.respondent_schema(),
         )
     except CTCError as exc:
         return None, evaluate_goals(None, published.aggregates, wave=data.wave), str(exc)

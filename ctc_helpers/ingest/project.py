@@ -207,6 +207,7 @@ class _Team:
     measures: pd.DataFrame
     areas: pd.DataFrame
     lang: str
+    schema: Any = None  # the grade and sex codes in force (RespondentSchema)
 
 
 def _team_findings(config: RunConfig, instrument: Instrument, lang: str) -> list[Finding]:
@@ -222,6 +223,7 @@ def _team_findings(config: RunConfig, instrument: Instrument, lang: str) -> list
         measures=instrument.measures(),
         areas=pd.DataFrame({"area_id": list(names), "name": list(names.values())}),
         lang=lang,
+        schema=load_respondent_schema(instrument=instrument),
     )
     outcomes: dict[tuple[str, ...], list[Finding]] = {}
     readers: dict[tuple[str, ...], list[str]] = {}
@@ -287,7 +289,13 @@ def _read_priorities(team: _Team, *, folder: str, area: str) -> list[Finding]:
 
 
 def _read_goal_chain(team: _Team, *, folder: str, area: str) -> list[Finding]:
-    read = partial(load_area_goal_chain, folder, area, instrument=team.measures)
+    read = partial(
+        load_area_goal_chain,
+        folder,
+        area,
+        instrument=team.measures,
+        respondent_schema=team.schema,
+    )
     return _stop_on_error(read, f"{Path(folder).name}/{area}.yaml", team.lang)
 
 

@@ -192,7 +192,9 @@ def draw_follow_up_trends(
     pub: Published, ax: Axes, *, area: str, wave: int, lang: str, goal_chain_dir: str
 ) -> Axes:
     """The goal chain's survey measures (else the composites) over the waves."""
-    chain = load_area_goal_chain(goal_chain_dir, area, instrument=pub.measures)
+    chain = load_area_goal_chain(
+        goal_chain_dir, area, instrument=pub.measures, respondent_schema=pub.respondent_schema()
+    )
     trend = trend_table(
         pub.aggregates,
         area=area,
@@ -214,7 +216,9 @@ def draw_goal_chain(
     inventory_path: str,
 ) -> Axes:
     """The area's goal chain evaluated in the wave, drawn from programmes to behaviours."""
-    chain = load_area_goal_chain(goal_chain_dir, area, instrument=pub.measures)
+    chain = load_area_goal_chain(
+        goal_chain_dir, area, instrument=pub.measures, respondent_schema=pub.respondent_schema()
+    )
     figures = load_programme_figures(inventory_path, published=pub, wave=wave)
     goals = evaluate_goals(chain, pub.aggregates, wave=wave, inventory=figures, min_n=pub.min_cell)
     ax.figure.set_size_inches(chain_figsize(goals))

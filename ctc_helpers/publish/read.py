@@ -36,13 +36,14 @@ Columns read from the published folder (files may hold more):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ctc_helpers.config.instrument import RespondentSchema, load_respondent_schema
 from ctc_helpers.errors import InputFileError
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.vocab import CITY, TOTAL
@@ -156,6 +157,13 @@ class Published:
         """The instrument's ``"grades"`` or ``"sexes"`` (``code, label {sv, en}``, in order) as
         published; ``[]`` for a folder written before the vocabulary was published."""
         return list((self.run_info.get("respondents") or {}).get(key) or [])
+
+    def respondent_schema(self) -> RespondentSchema:
+        """The grade and sex codes in force for this folder (the published vocabulary), to check
+        the teams' files (goal chains) against; the default schema when none is published."""
+        own = {k: tuple(self.vocabulary(k)) for k in ("grades", "sexes") if self.vocabulary(k)}
+        schema = load_respondent_schema()
+        return replace(schema, **own) if own else schema
 
     @property
     def domains(self) -> list[dict[str, Any]]:

@@ -112,3 +112,28 @@ def test_direction_group_and_texts(tmp_path, default_instrument):
         "increase", "Steg för steg", None
     )  # fmt: skip
     assert chain.title == {"sv": "Mål", "en": "Goals"} and chain.cutpoint_version is None
+
+
+def test_a_survey_with_its_own_grades_checks_goals_against_them(tmp_path, default_instrument):
+    """A municipality's own grade list (here g9 and g10) is the one goal groups are read with,
+    from the published folder (Published.respondent_schema) as the reports and dashboards do."""
+    from ctc_helpers.config.goal_chain import load_area_goal_chain
+    from ctc_helpers.config.instrument import load_respondent_schema
+    from ctc_helpers.publish.read import Published
+
+    own = [{"code": "g9", "label": {"sv": "åk 9", "en": "Grade 9"}},
+           {"code": "g10", "label": {"sv": "gy 1", "en": "Grade 10"}}]  # fmt: skip
+    data = {"area": "norr", "baseline_wave": 2021,
+            "goals": [{**GOAL, "group": {"grade": "g10", "sex": "F"}}]}  # fmt: skip
+    (tmp_path / "norr.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="g10"):  # the default list has no g10
+        load_area_goal_chain(tmp_path, "norr", instrument=default_instrument)
+    pub = Published.__new__(Published)
+    object.__setattr__(pub, "run_info", {"respondents": {"grades": own}})
+    schema = pub.respondent_schema()
+    assert schema.grade_codes == ("g9", "g10")
+    assert schema.sex_codes == load_respondent_schema().sex_codes  # not published: the default
+    chain = load_area_goal_chain(
+        tmp_path, "norr", instrument=default_instrument, respondent_schema=schema
+    )
+    assert chain.goals[0].grade == "g10"
