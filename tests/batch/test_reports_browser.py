@@ -244,10 +244,8 @@ def test_internal_words_are_found() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known leftovers (issue 17), owned elsewhere: the default instrument's notice names"
-    " reports/run.yaml (data_schema/instrument.yaml, report 01); report 04 names the goal chain"
-    " file and notebook 03; report 03's inventory warnings name the file and row"
-    " (phases/gaps/inventory) and the bank_id column",
+    reason="known leftover (issue 17): report 03's inventory warnings name the inventory file,"
+    " its row and the bank_id column (phases/gaps/inventory), written for the coordinator",
 )
 @pytest.mark.parametrize("language", ["sv", "en"])
 def test_no_internal_words_reach_a_reader(language, request) -> None:

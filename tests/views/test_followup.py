@@ -684,7 +684,7 @@ def test_notebook_runs_for_the_city_in_english_without_goal_chain(published):
     text, record = _run(published, "all", lang="en")
     assert "Follow-up: Whole municipality 2025" in text
     assert "There is no goal chain for this area yet" in text
-    assert str(published / "goal_chains" / "all.yaml") in text
+    assert str(published) not in text and "all.yaml" not in text  # no path for a reader
     assert record["goals"]["goals"] == 0
 
 
