@@ -165,7 +165,10 @@ def test_reports_load_nothing_from_the_network(pages) -> None:
 def test_reports_render_their_charts_inline(pages) -> None:
     reports = {p: c for p, c in pages.items() if p.name != "index.html"}
     for path, content in reports.items():
-        assert content["images"], f"{path} shows no chart"
+        # a city of 600 pupils a wave has every area sealed: the effect evaluation then says
+        # that there is nothing to compare, and has no chart to show
+        nothing = t("effects_no_design", LANG) in content["text"]
+        assert content["images"] or (nothing and path.stem == "05_effect_evaluation"), path
         assert all(image["loaded"] and image["inline"] for image in content["images"]), path
         assert "Traceback" not in content["text"] and "Error" not in content["text"][:2000], path
 
