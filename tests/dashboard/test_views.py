@@ -617,3 +617,28 @@ def test_dashboard_notebooks_are_a_title_imports_and_one_call(view, name):
     assert all(not cell.get("outputs") and cell.get("execution_count") is None
                for cell in nb.cells if cell.cell_type == "code")  # fmt: skip
     assert json.loads(path.read_text(encoding="utf-8"))["nbformat"] == 4
+
+
+@pytest.mark.parametrize("area", sorted(AREAS))
+def test_the_view_hides_exactly_the_cells_the_published_folder_hides(site, data, area):
+    """Reports and dashboards draw this table with one function (views.profile.profile_table):
+    a value is "–" exactly where the published aggregates say ``suppressed`` (issue 14)."""
+    published = data.published.aggregates
+    labels = data.published.measures.set_index("measure")["label_sv"]
+    view = profile_view(data, area=area, lang="sv")
+    checked = 0
+    for grade in ("all", "ak7", "ak9"):
+        for sex in ("all", "F", "M"):
+            widget(view, "ctc-sex").value = sex
+            widget(view, "ctc-grade").value = grade
+            markup = widget(view, "ctc-table-box").value
+            rows = published[
+                published["area"].eq(area) & published["wave"].eq(2025)
+                & published["grade"].eq(grade) & published["sex"].eq(sex)
+                & published["measure_kind"].eq("risk")
+            ]  # fmt: skip
+            for row in rows.itertuples():
+                shown = row_for(markup, labels[row.measure])[1]
+                assert (shown == "–") == bool(row.suppressed), (grade, sex, row.measure, shown)
+                checked += 1
+    assert checked >= 9 * 3  # every group of the area, every risk factor of the table
