@@ -234,7 +234,9 @@ def design_text(effects: Effects, published: Published, lang: str | None = None)
     inference, and whether pre-trends can be checked."""
     lang = check_language(lang)
     if not effects.estimable:
-        return Markdown(t("effects_no_design", lang))
+        reasons = set(effects.design["reason"]) if "reason" in effects.design else set()
+        hidden = reasons == {"hidden"}  # every area too small to show: not a gap in the list
+        return Markdown(t("effects_no_design_hidden" if hidden else "effects_no_design", lang))
     names = area_names(published)
     design = effects.design
     ctc = design.loc[design["role"].eq("ctc")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from dataclasses import replace
 
 import nbformat
 import numpy as np
@@ -345,3 +346,15 @@ def test_effects_summary_gives_the_dashboard_every_part_from_the_published_folde
     assert len(behaviours) == (pub.measures["measure_kind"] == "behaviour").sum()
     assert t("effects_pretrend_impossible", "en", n=1)[:30] in parts["pretrend"].data
     assert t("effects_reach_none", "en") == parts["reach"].data  # no inventory given
+
+
+def test_no_design_says_why_when_every_area_is_hidden(fake_pub):
+    """A city whose every area is too small to show gets no "fix the area list" advice."""
+    effects = ev.load_effects(fake_pub, lang="sv")
+    empty = effects.estimates.iloc[0:0]
+    hidden = effects.design.assign(role="excluded", reason="hidden")
+    text = ev.design_text(replace(effects, estimates=empty, design=hidden), fake_pub, "sv").data
+    assert text == t("effects_no_design_hidden", "sv")
+    listed = effects.design.assign(role="excluded", reason="no_group")
+    text = ev.design_text(replace(effects, estimates=empty, design=listed), fake_pub, "en").data
+    assert text == t("effects_no_design", "en")
