@@ -56,6 +56,7 @@ __all__ = [
     "feasible_point",
     "judge",
     "optimum",
+    "run_programme",
 ]
 
 TOL = 1e-6
@@ -503,17 +504,23 @@ def _optimum(comp: _Component, position: int, sign: int, stats: dict) -> float:
     return float(result.x[position])
 
 
-def _linprog(comp: _Component, c: np.ndarray, stats: dict, *, allow_infeasible=False):
+def run_programme(problem, c: np.ndarray, stats: dict):
+    """Minimise ``c @ x`` over the deviations of ``problem`` (a component or a part: ``a x = 0``,
+    ``g x <= slack``, ``x >= low``) with HiGHS; counts the programme in ``stats``."""
     stats["programmes"] += 1
-    result = linprog(
+    return linprog(
         c,
-        A_ub=comp.g if comp.g.shape[0] else None,
-        b_ub=comp.slack if comp.g.shape[0] else None,
-        A_eq=comp.a if comp.a.shape[0] else None,
-        b_eq=np.zeros(comp.a.shape[0]) if comp.a.shape[0] else None,
-        bounds=np.column_stack([comp.low, np.full(len(comp.low), np.inf)]),
+        A_ub=problem.g if problem.g.shape[0] else None,
+        b_ub=problem.slack if problem.g.shape[0] else None,
+        A_eq=problem.a if problem.a.shape[0] else None,
+        b_eq=np.zeros(problem.a.shape[0]) if problem.a.shape[0] else None,
+        bounds=np.column_stack([problem.low, np.full(len(problem.low), np.inf)]),
         method="highs",
     )
+
+
+def _linprog(comp: _Component, c: np.ndarray, stats: dict, *, allow_infeasible=False):
+    result = run_programme(comp, c, stats)
     if result.status == 2 and allow_infeasible:
         return result
     if result.status not in (0, 3):

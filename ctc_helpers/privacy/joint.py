@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import linprog
 
 from ctc_helpers.privacy.interval import (
     TOL,
@@ -49,6 +48,7 @@ from ctc_helpers.privacy.interval import (
     judge,
     new_stats,
     report_of,
+    run_programme,
 )
 from ctc_helpers.privacy.system import HIDDEN, SHOWN
 from ctc_helpers.privacy.wave import (
@@ -465,16 +465,7 @@ def _remap(matrix: sparse.csr_matrix, columns: np.ndarray, width: int) -> sparse
 def _solve(part: Part, c: np.ndarray, stats: dict, binding: set | None = None):
     """The optimal deviations of a part for objective ``c`` (None when unbounded). The
     system's relations that bind at the optimum are added to ``binding``."""
-    stats["programmes"] += 1
-    result = linprog(
-        c,
-        A_ub=part.g if part.g.shape[0] else None,
-        b_ub=part.slack if part.g.shape[0] else None,
-        A_eq=part.a if part.a.shape[0] else None,
-        b_eq=np.zeros(part.a.shape[0]) if part.a.shape[0] else None,
-        bounds=np.column_stack([part.low, np.full(len(part.low), np.inf)]),
-        method="highs",
-    )
+    result = run_programme(part, c, stats)
     if result.status == 3:
         return None
     if result.status != 0:
