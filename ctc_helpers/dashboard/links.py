@@ -5,7 +5,11 @@ keeps the reader's language; any other value is ignored.
 
 Voilà puts the query string in the kernel's ``QUERY_STRING``; a pre-heated kernel (which ran the
 notebook before anyone asked for it) learns it from ``voila.utils.wait_for_request`` in a
-background thread, so no cell blocks and the execution time limit still holds. Only the areas of
+background thread, so no cell blocks and the execution time limit still holds. The link is then
+applied on the kernel's main thread (:func:`on_kernel_thread`), where the visitor's own choices
+are handled too: applied from the background thread, a slow update of the link's area could
+finish after the visitor's next choice and leave the page showing the link's area under the
+visitor's choice. Only the areas of
 the published ``run_info.json`` are accepted (an allow-list); anything else shows the default
 area with a message.
 """
@@ -22,7 +26,14 @@ import pandas as pd
 from ctc_helpers.dashboard.guard import log_error
 from ctc_helpers.i18n import LANGUAGES
 
-__all__ = ["area_from_query", "language_from_query", "preheating", "wait_for_query", "DeepLink"]
+__all__ = [
+    "area_from_query",
+    "language_from_query",
+    "preheating",
+    "wait_for_query",
+    "on_kernel_thread",
+    "DeepLink",
+]
 
 
 def area_from_query(query: str | None, areas: pd.DataFrame) -> tuple[str | None, str | None]:
@@ -88,6 +99,25 @@ def wait_for_query() -> str:
     return os.environ.get("QUERY_STRING", "")
 
 
+def on_kernel_thread(function: Callable[..., None], *args: object) -> None:
+    """Call ``function(*args)`` on the kernel's main thread, between the messages it handles
+    (widget changes from the browser), and log what it raises. Outside a kernel: call it now."""
+    from ipykernel.kernelbase import Kernel  # imported by the running kernel already
+
+    loop = getattr(Kernel.instance(), "io_loop", None) if Kernel.initialized() else None
+
+    def logged() -> None:
+        try:
+            function(*args)
+        except Exception:  # noqa: BLE001 - runs on the kernel's loop: log, never crash it
+            log_error("deep link")
+
+    if loop is None:
+        logged()
+    else:
+        loop.add_callback(logged)
+
+
 class DeepLink:
     """The visitor's query string of a pre-heated kernel, applied once the page is built.
 
@@ -107,7 +137,7 @@ class DeepLink:
         try:
             query = self._wait()
             self._page_built.wait()
-            self._apply(query)
+            on_kernel_thread(self._apply, query)
         except Exception:  # noqa: BLE001 - a background thread: log, never crash the kernel
             log_error("deep link")
 

@@ -291,6 +291,31 @@ def test_a_preheated_kernel_refuses_an_unknown_link(site, monkeypatch):
     assert "”nowhere”" in widget(page, "ctc-message").value
 
 
+def test_a_link_is_applied_on_the_kernels_thread_not_beside_the_visitors_choices(monkeypatch):
+    """Applied from the waiting thread, a slow update of the link's area could finish after the
+    visitor's own next choice (handled on the kernel's thread) and show the wrong area."""
+    from ipykernel.kernelbase import Kernel
+
+    handed: queue.Queue = queue.Queue()
+    kernel = type("FakeKernel", (), {"io_loop": type("Loop", (), {"add_callback": handed.put})})
+    monkeypatch.setattr(Kernel, "initialized", classmethod(lambda cls: True))
+    monkeypatch.setattr(Kernel, "instance", classmethod(lambda cls, *a, **k: kernel))
+    applied: list[tuple[str, str]] = []
+    link = links.DeepLink(lambda: "area=soderdalen")
+    link.apply_with(lambda query: applied.append((query, threading.current_thread().name)))
+    _join_deep_link_threads()
+    assert applied == []  # handed to the kernel's loop, not run in the waiting thread
+    handed.get(timeout=5)()  # the loop runs it between messages
+    assert applied == [("area=soderdalen", threading.main_thread().name)]
+
+
+def test_a_link_that_fails_is_logged_and_the_kernel_goes_on(monkeypatch):
+    logged: list[str] = []
+    monkeypatch.setattr(links, "log_error", logged.append)
+    links.on_kernel_thread(lambda: 1 / 0)  # outside a kernel: now, in this thread
+    assert logged == ["deep link"]
+
+
 def _join_deep_link_threads() -> None:
     for thread in threading.enumerate():
         if thread.name == "ctc-deep-link":
