@@ -53,6 +53,7 @@ from ctc_helpers.config.implementation_plan import (
     load_area_implementation_plan,
     plan_frame,
 )
+from ctc_helpers.config.instrument import RespondentSchema
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.phases.delivery import goal_links, plan_flags, plan_vs_delivered
 from ctc_helpers.phases.followup.goal_progress import load_programme_figures
@@ -325,6 +326,7 @@ def load_process(
     goal_chain_dir: str | Path = "",
     measures: Any = None,
     figures: pd.DataFrame | None = None,
+    respondent_schema: RespondentSchema | None = None,
 ) -> ProcessFrames:
     """Read and score the checklists and plans of an area (``all``: every area with a folder).
 
@@ -349,6 +351,9 @@ def load_process(
         The inventory's figures by year
         (:func:`ctc_helpers.phases.followup.goal_progress.load_programme_figures`); ``None``: no
         inventory, delivery unknown.
+    respondent_schema : RespondentSchema, optional
+        The grade and sex codes the goal chains may name (the survey's own vocabulary,
+        ``Published.respondent_schema()``); default ``data_schema/respondents.yaml``.
 
     Raises
     ------
@@ -361,7 +366,7 @@ def load_process(
     read = []
     for name in process_areas(process_dir, area, known_areas):
         checklists = load_area_checklists(process_dir, name, definition=definition, up_to=wave)
-        chain = _chain(goal_chain_dir, name, measures)
+        chain = _chain(goal_chain_dir, name, measures, respondent_schema)
         plan = load_area_implementation_plan(process_dir, name, chain=chain)
         parts["check"].append(checklist_frame(checklists, definition))
         _add_plan(parts, plan, chain, figures, wave=wave, area=name)
@@ -385,10 +390,14 @@ def load_process(
     )
 
 
-def _chain(goal_chain_dir: str | Path, area: str, measures: Any) -> GoalChain | None:
+def _chain(
+    goal_chain_dir: str | Path, area: str, measures: Any, schema: RespondentSchema | None
+) -> GoalChain | None:
     if not str(goal_chain_dir) or measures is None:
         return None
-    return load_area_goal_chain(goal_chain_dir, area, instrument=measures)
+    return load_area_goal_chain(
+        goal_chain_dir, area, instrument=measures, respondent_schema=schema
+    )
 
 
 def _add_plan(parts, plan: ImplementationPlan | None, chain, figures, *, wave: int, area: str):
@@ -458,6 +467,7 @@ def load_area_process(
         goal_chain_dir=goal_chain_dir,
         measures=published.measures,
         figures=figures,
+        respondent_schema=published.respondent_schema(),
     )
 
 

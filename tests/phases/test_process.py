@@ -7,6 +7,7 @@ from the demo city's raw YAML and CSV files with plain Python and pandas.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -364,3 +365,29 @@ def test_the_demo_story_reaches_the_process_summary(default_instrument, demo_fig
     assert "funding_ends_early" in summary["norra-hamnen"]["plan_flags"]
     latest = frames.latest_phases
     assert latest["year"].unique().tolist() == [2025] and len(latest) == 3 * 5
+
+
+def test_goal_chains_of_the_process_view_use_the_surveys_own_grades(tmp_path, default_instrument):
+    """A goal for a grade only the municipality's own survey has (g10) is read with the
+    published vocabulary, as report 04 reads it; the default grade list refuses it."""
+    from ctc_helpers.config.instrument import load_respondent_schema
+    from ctc_helpers.config.messages import ConfigFileError
+
+    goal = {"id": "alcohol", "level": "long", "group": {"grade": "g10"},
+            "indicator": {"kind": "behaviour", "measure": "alcohol_30d"},
+            "baseline": 0.25, "target": 0.15, "target_year": 2029}  # fmt: skip
+    chains = tmp_path / "chains"
+    chains.mkdir()
+    (chains / "norr.yaml").write_text(
+        yaml.safe_dump({"area": "norr", "baseline_wave": 2021, "goals": [goal]}), encoding="utf-8"
+    )
+    default = load_respondent_schema()
+    grade = {"code": "g10", "label": {"sv": "gy 1", "en": "Grade 10"}, "year": 10}
+    own = dataclasses.replace(default, grades=(*default.grades, grade))
+    process = tmp_path / "process"
+    process.mkdir()
+    kwargs = {"wave": 2025, "goal_chain_dir": chains, "measures": default_instrument}
+    with pytest.raises(ConfigFileError, match="g10"):
+        load_process(process, "norr", **kwargs)
+    frames = load_process(process, "norr", **kwargs, respondent_schema=own)
+    assert frames.areas.loc[0, "goal_chain"]
