@@ -137,8 +137,12 @@ def area_selection_parts(
     readiness_file: str | Path | None = None,
     lang: str | None = None,
 ) -> tuple[object, ...]:
-    """Report 01's section for the city (heading, criteria, table, cautions); for an area,
-    nothing (``()``: ``report.show(*parts)`` shows nothing)."""
+    """Report 01's section for the city (heading, criteria, where readiness came from, table,
+    cautions); for an area, nothing (``()``: ``report.show(*parts)`` shows nothing).
+
+    ``readiness_file``: the steering group's scores (``area, readiness, note``; the file the
+    dashboard reads from its data folder); none or ``""``: readiness gives no points, and the
+    report says it was not entered."""
     if area != CITY:
         return ()
     lang = check_language(lang)
@@ -148,8 +152,15 @@ def area_selection_parts(
     )
     heading = f"## {markdown_text('report_area_selection', lang)}\n\n"
     intro = markdown_text("report_area_selection_text", lang, behaviours=selection.behaviours)
+    entered = int(selection.frame["readiness"].notna().sum())
+    source = (
+        markdown_text("report_area_selection_readiness_from", lang, entered=entered,
+                      areas=len(selection.frame))
+        if readiness_file
+        else markdown_text("report_area_selection_no_readiness", lang)
+    )  # fmt: skip
     return (
-        Markdown(heading + intro),
+        Markdown(f"{heading}{intro}\n\n{source}"),
         area_selection_table(selection, lang=lang),
         Markdown(f"**{t('area_selection_caution_heading', lang)}**\n\n{cautions}"),
     )

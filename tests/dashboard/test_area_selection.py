@@ -52,7 +52,9 @@ def _widget(root, css_class: str):
     return found
 
 
-def _report_01_city_table(pub, *, wave: int, lang: str) -> list[list[str]]:
+def _report_01_city_table(
+    pub, *, wave: int, lang: str, readiness_file: str = ""
+) -> list[list[str]]:
     """The area-selection table report 01 shows for the city: its own cell, run as written."""
     notebook = nbformat.read(NOTEBOOKS_DIR / "01_survey_analysis.ipynb", as_version=4)
     cells = [c.source for c in notebook.cells if "area_selection_parts" in c.source]
@@ -60,7 +62,7 @@ def _report_01_city_table(pub, *, wave: int, lang: str) -> list[list[str]]:
     shown: list = []
     names = {"report": types.SimpleNamespace(show=lambda *parts: shown.extend(parts)),
              "area_selection": area_selection, "pub": pub, "area": CITY, "wave": wave,
-             "lang": lang}  # fmt: skip
+             "lang": lang, "readiness_file": readiness_file}  # fmt: skip
     exec(cells[0], names)  # noqa: S102 - the report's own cell, from the repository
     tables = [part for part in shown if hasattr(part, "frame")]
     assert len(tables) == 1
@@ -135,6 +137,10 @@ def test_the_steering_groups_readiness_file_counts(site, tmp_path):
         lang="sv",
     ).frame
     assert [r[1] for r in _shown_rows(view)[1:]] == expected.iloc[:, 1].tolist()
+    report = _report_01_city_table(  # report 01 given the same file shows the same table
+        data.published, wave=2025, lang="sv", readiness_file=str(team / READINESS_FILE)
+    )
+    assert _shown_rows(view) == _as_shown(report)
     assert (
         "Beredskapen är styrgruppens bedömning ur filen readiness.csv"
         in _widget(view, "ctc-notes").value

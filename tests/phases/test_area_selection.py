@@ -108,3 +108,7 @@ def test_view_gives_the_frame_and_texts_in_both_languages(tmp_path):
     assert area_selection_parts(pub, area="norra-hamnen", wave=2025, lang="en") == ()
     parts = area_selection_parts(pub, area="all", wave=2025, lang="sv")
     assert len(parts) == 3 and "Var börja" in parts[0].data
+    assert "inte angett någon bedömning av beredskapen" in parts[0].data
+    parts = area_selection_parts(pub, area="all", wave=2025, readiness_file=readiness, lang="en")
+    assert "entered for 1 of 3 areas" in parts[0].data  # norra-hamnen only
+    assert "readiness.csv" not in parts[0].data  # no file names for readers
