@@ -102,7 +102,7 @@ def wait_for_query() -> str:
 def on_kernel_thread(function: Callable[..., None], *args: object) -> None:
     """Call ``function(*args)`` on the kernel's main thread, between the messages it handles
     (widget changes from the browser), and log what it raises. Outside a kernel: call it now."""
-    from ipykernel.kernelbase import Kernel  # imported by the running kernel already
+    from ipykernel.kernelbase import Kernel  # ipykernel: 0.1 s, loaded already in a kernel
 
     loop = getattr(Kernel.instance(), "io_loop", None) if Kernel.initialized() else None
 

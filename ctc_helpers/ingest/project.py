@@ -41,6 +41,7 @@ from ctc_helpers.i18n import check_language, t
 from ctc_helpers.ingest import load as ingest_load
 from ctc_helpers.ingest.load import load_survey
 from ctc_helpers.ingest.report import IngestResult
+from ctc_helpers.phases.area_selection import load_readiness
 from ctc_helpers.phases.gaps.inventory import load_inventory
 from ctc_helpers.vocab import CITY
 
@@ -179,7 +180,13 @@ def _parameter_findings(config: RunConfig, lang: str) -> list[Finding]:
 # The area teams' files, read as each report reads them
 
 # Phase parameters through which a report reads the area teams' files (paths from the run file).
-TEAM_PARAMETERS = ("priorities_dir", "goal_chain_dir", "inventory_path", "programme_bank_path")
+TEAM_PARAMETERS = (
+    "priorities_dir",
+    "goal_chain_dir",
+    "inventory_path",
+    "programme_bank_path",
+    "readiness_file",
+)
 # City reports that read every area's priorities instead of all.yaml (gaps, effects).
 READS_EVERY_AREA = ("03_gap_analysis", "05_effect_evaluation")
 _PARAMETER_LINE = re.compile(r"^(\w+)\s*[:=]", re.M)
@@ -272,6 +279,9 @@ def _team_reads(job: Job, config: RunConfig) -> list[tuple[tuple[str, ...], Call
     path = given.get("inventory_path", "")
     if path and Path(path).is_file():
         reads.append((("inventory", path, bank), partial(_read_inventory, path=path, bank=bank)))
+    ready = given.get("readiness_file", "")
+    if ready and job.area == CITY and Path(ready).is_file():  # report 01 reads it for the city
+        reads.append((("readiness", ready), partial(_read_readiness, path=ready)))
     return reads
 
 
@@ -297,6 +307,11 @@ def _read_goal_chain(team: _Team, *, folder: str, area: str) -> list[Finding]:
         respondent_schema=team.schema,
     )
     return _stop_on_error(read, f"{Path(folder).name}/{area}.yaml", team.lang)
+
+
+def _read_readiness(team: _Team, *, path: str) -> list[Finding]:
+    read = partial(load_readiness, path, areas=list(team.areas["area_id"]), lang=team.lang)
+    return _stop_on_error(read, Path(path).name, team.lang)
 
 
 def _read_bank(team: _Team, *, path: str) -> list[Finding]:

@@ -198,10 +198,17 @@ def load_readiness(
     ------
     ConfigError
         Naming the file, row, column and value of every problem (unknown area, a score that is
-        not a whole number from 1 to 5, a missing column, an area given twice), sv/en.
+        not a whole number from 1 to 5, a missing column, an area given twice), or saying that
+        the file cannot be read (missing, not UTF-8 text, not a table), sv/en.
     """
     file = resolve_path(path)
-    frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(t("cfg_not_utf8", lang, file=file.name, position=exc.start)) from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(t("ingest_unreadable", lang, file=file.name, detail=detail)) from None
     missing = [c for c in ("area", "readiness") if c not in frame.columns]
     if missing:
         raise ConfigError(

@@ -152,6 +152,11 @@ TEAM_BROKEN = {
         {("04_follow_up", "norr")},
         ("goal_chains/norr.yaml", "goals[alcohol].indicator.measure", "'ghost_30d'"),
     ),
+    "readiness_invalid": (
+        "01_survey_analysis", {"readiness.csv": "area,readiness,note\nnorr,9,\n"},
+        {"readiness_file": "readiness.csv"}, {("01_survey_analysis", "all")},
+        ("readiness.csv", "row 2", "'9'"),
+    ),
     "inventory_unreadable": (
         "04_follow_up",
         {"inventory.csv": INVENTORY_HEADER.replace("area,", "plats,", 1) + "\n" + INVENTORY_ROWS},
