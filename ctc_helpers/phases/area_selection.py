@@ -205,7 +205,7 @@ def load_readiness(
     try:
         frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(t("cfg_not_utf8", lang, file=file.name, position=exc.start)) from None
+        raise ConfigError(t("cfg_not_utf8", lang, file=file.name, position=exc.start + 1)) from None
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(t("ingest_unreadable", lang, file=file.name, detail=detail)) from None

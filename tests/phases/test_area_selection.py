@@ -79,6 +79,16 @@ def test_readiness_file_is_read_and_checked(tmp_path):
     no_column.write_text("area,score\na,3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="kolumnen readiness saknas"):
         load_readiness(no_column, lang="sv")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("area,readiness,note\na,3,Rektorn är med\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.csv är inte UTF-8-text \(byte 33\)"):
+        load_readiness(latin1, lang="sv")
+    with pytest.raises(ConfigError, match="The file nowhere.csv cannot be read"):
+        load_readiness(tmp_path / "nowhere.csv", lang="en")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="Filen empty.csv kan inte läsas"):
+        load_readiness(empty, lang="sv")
 
 
 def test_view_gives_the_frame_and_texts_in_both_languages(tmp_path):
