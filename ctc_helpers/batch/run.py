@@ -6,7 +6,8 @@ The run reads as a list of steps (:func:`run_batch`):
 2. :func:`prepare` each wave's published folder ``reports/<wave>/data/`` (ingest, screen, score
    and aggregate the whole city once, cached by input checksums; publish suppressed tables);
 3. plan one job per wave x area (the city is ``all``) x phase, skipping reports that are up to
-   date (same notebook, parameters and published data);
+   date (same notebook, parameters and published data, and the same workbench: helper package
+   and ``data_schema/`` texts, :func:`~ctc_helpers.fingerprint.workbench_fingerprint`);
 4. run the jobs (longest first), each in a child process with a hard time limit, on local
    worker threads (one per core by default) or on a Dask cluster; a failing report does not
    stop the others;
@@ -50,7 +51,7 @@ from ctc_helpers.batch.worker import watch_parent
 from ctc_helpers.config.notebook_params import check_parameters, notebook_defaults
 from ctc_helpers.config.run import STAMP, Job, RunConfig, load_run_config, plan_jobs
 from ctc_helpers.errors import ConfigError
-from ctc_helpers.fingerprint import file_sha256, folder_checksum
+from ctc_helpers.fingerprint import file_sha256, folder_checksum, workbench_fingerprint
 from ctc_helpers.i18n import check_language
 from ctc_helpers.paths import PACKAGE_DIR
 from ctc_helpers.publish.build import prepare_waves
@@ -85,12 +86,15 @@ def _text(key: str, lang: str, **values: Any) -> str:
 # Up-to-date check
 
 
-def _job_key(job: Job, *, kernel: str, data_checksum: str) -> str:
+def _job_key(job: Job, *, kernel: str, data_checksum: str, workbench: str) -> str:
+    """What a report is made from: its notebook, parameters, published data, kernel and the
+    workbench that draws and words it (``workbench``: helper code, templates and texts)."""
     payload = {
         "notebook": file_sha256(job.notebook),
         "parameters": job.parameters,
         "data": data_checksum,
         "kernel": kernel,
+        "workbench": workbench,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -411,7 +415,11 @@ def _run_reports(
     check_parameters(jobs)
     checksums = {wave: folder_checksum(Path(folder)) for wave, folder in published.items()}
     titles = {p: phase_title(config.notebook_path(p), lang=lang) for p in config.phases}
-    keys = [_job_key(j, kernel=config.kernel, data_checksum=checksums[j.wave]) for j in jobs]
+    workbench = workbench_fingerprint()  # once per run: ~0.01 s for ~180 files
+    keys = [
+        _job_key(j, kernel=config.kernel, data_checksum=checksums[j.wave], workbench=workbench)
+        for j in jobs
+    ]
     stamps = [None if force else _up_to_date(j, k) for j, k in zip(jobs, keys, strict=True)]
     work_dir = work_folder(config.output_dir)
     no_pdf = pdf_problem(lang)  # said once in the summary; the reports are built without PDFs
@@ -436,7 +444,8 @@ def _run_reports(
     }
     records = _records(jobs, keys, stamps, built)
     settings = {"workers": workers, "scheduler": scheduler, "force": force, "lang": lang,
-                "kernel": config.kernel, "min_cell": config.min_cell}  # fmt: skip
+                "kernel": config.kernel, "min_cell": config.min_cell,
+                "workbench": workbench}  # fmt: skip
     manifest = write_manifest(
         config,
         records,
