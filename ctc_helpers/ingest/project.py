@@ -43,6 +43,7 @@ from ctc_helpers.ingest.load import load_survey
 from ctc_helpers.ingest.report import IngestResult
 from ctc_helpers.phases.area_selection import load_readiness
 from ctc_helpers.phases.gaps.inventory import load_inventory
+from ctc_helpers.phases.process import load_process, process_areas
 from ctc_helpers.vocab import CITY
 
 __all__ = ["FACTOR_PHASES", "Finding", "check_project", "format_findings", "command_validate"]
@@ -186,10 +187,12 @@ TEAM_PARAMETERS = (
     "inventory_path",
     "programme_bank_path",
     "readiness_file",
+    "process_dir",
 )
 # City reports that read every area's priorities instead of all.yaml (gaps, effects).
 READS_EVERY_AREA = ("03_gap_analysis", "05_effect_evaluation")
 _PARAMETER_LINE = re.compile(r"^(\w+)\s*[:=]", re.M)
+EVERY_YEAR = 9999  # read every checklist when the run's wave is not known yet
 _SHOWN_PROBLEMS = 3  # inventory problems quoted in a finding; the rest are counted
 
 
@@ -279,6 +282,16 @@ def _team_reads(job: Job, config: RunConfig) -> list[tuple[tuple[str, ...], Call
     path = given.get("inventory_path", "")
     if path and Path(path).is_file():
         reads.append((("inventory", path, bank), partial(_read_inventory, path=path, bank=bank)))
+    if "process_dir" in given:  # checklists and plans, with the goal chains they link to
+        folder, chains = given["process_dir"], given.get("goal_chain_dir", "")
+        wave = job.wave or EVERY_YEAR  # waves "latest": known once the data is read
+        reads += [  # the city's report reads every area that has a folder
+            (
+                ("process", folder, chains, area, str(wave)),
+                partial(_read_process, folder=folder, area=area, wave=wave, chains=chains),
+            )
+            for area in process_areas(folder, job.area, config.area_names)
+        ]
     ready = given.get("readiness_file", "")
     if ready and job.area == CITY and Path(ready).is_file():  # report 01 reads it for the city
         reads.append((("readiness", ready), partial(_read_readiness, path=ready)))
@@ -307,6 +320,14 @@ def _read_goal_chain(team: _Team, *, folder: str, area: str) -> list[Finding]:
         respondent_schema=team.schema,
     )
     return _stop_on_error(read, f"{Path(folder).name}/{area}.yaml", team.lang)
+
+
+def _read_process(team: _Team, *, folder: str, area: str, wave: int, chains: str) -> list[Finding]:
+    read = partial(
+        load_process, folder, area, wave=wave, known_areas=list(team.areas["area_id"]),
+        goal_chain_dir=chains, measures=team.measures, respondent_schema=team.schema,
+    )  # fmt: skip
+    return _stop_on_error(read, f"{Path(folder).name}/{area}", team.lang)
 
 
 def _read_readiness(team: _Team, *, path: str) -> list[Finding]:

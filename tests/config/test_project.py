@@ -152,6 +152,14 @@ TEAM_BROKEN = {
         {("04_follow_up", "norr")},
         ("goal_chains/norr.yaml", "goals[alcohol].indicator.measure", "'ghost_30d'"),
     ),
+    "process_invalid": (
+        "06_process",
+        {"process/norr/checklist_2025.yaml": "area: norr\nyear: 2025\nassessed: 2025-11-16\n"
+         "assessed_by: Teamet\nmilestones:\n- id: coordinator\n  score: 7\n"},
+        {"process_dir": "process", "goal_chain_dir": '""', "inventory_path": '""'},
+        {("06_process", "norr"), ("06_process", "all")},  # the city's report reads every area
+        ("checklist_2025.yaml", "score", "7"),
+    ),
     "readiness_invalid": (
         "01_survey_analysis", {"readiness.csv": "area,readiness,note\nnorr,9,\n"},
         {"readiness_file": "readiness.csv"}, {("01_survey_analysis", "all")},
