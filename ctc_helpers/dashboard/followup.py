@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ctc_helpers.config.goal_chain import load_area_goal_chain
-from ctc_helpers.dashboard.charts import cached_png
+from ctc_helpers.dashboard.charts import chart_pngs
 from ctc_helpers.dashboard.data import DashboardData
 from ctc_helpers.dashboard.downloads import download_links
 from ctc_helpers.dashboard.gap import team_inventory
@@ -21,6 +21,7 @@ from ctc_helpers.dashboard.widgets import (
     CHART_WIDTH,
     FRAMES_CACHE,
     PARTS_CACHE,
+    PHONE_CHART_LAYOUT,
     Panel,
     apply_parts,
     area_dropdown,
@@ -36,6 +37,7 @@ from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.phases.followup.goal_progress import evaluate_goals, published_programme_figures
 from ctc_helpers.phases.followup.trends import trend_table
+from ctc_helpers.plots.cache import NARROW_WIDTH
 from ctc_helpers.plots.followup import plot_trends
 from ctc_helpers.plots.goal_chain import chain_figsize, plot_goal_chain
 from ctc_helpers.views.goal_chain import goal_chain_notice, goal_display
@@ -71,7 +73,7 @@ def _trend(data: DashboardData, *, area: str, measure: str) -> pd.DataFrame:
     return every.loc[every["measure"].eq(measure)]
 
 
-def _trend_png(data: DashboardData, *, area: str, measure: str, lang: str) -> bytes:
+def _trend_png(data: DashboardData, *, area: str, measure: str, lang: str) -> dict[str, bytes]:
     published = data.published
     name = area_name(published, area, lang)
     places = [(area, name)] if area == CITY else [(area, name), (CITY, t("city", lang))]
@@ -81,7 +83,7 @@ def _trend_png(data: DashboardData, *, area: str, measure: str, lang: str) -> by
     )
     key = ("trend", str(published.path), area, measure, lang)
     draw = partial(plot_trends, lines, lang=lang)
-    return cached_png(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=3.6)
+    return chart_pngs(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=3.6)
 
 
 def _trend_table(data: DashboardData, *, area: str, measure: str, lang: str) -> DisplayTable:
@@ -172,8 +174,14 @@ def _goal_parts(data: DashboardData, *, area: str, lang: str) -> tuple[dict[str,
     png_key = ("goals", str(published.path), str(data.data_dir), area, data.wave, lang)
     draw = partial(plot_goal_chain, evaluated, measures=published.measures, lang=lang)
     table = goal_display(evaluated, published=published, lang=lang)  # as in report 04
-    chart = cached_png(png_key, lambda ax: draw(ax=ax), width=width, height=height)
-    return {**parts, "goal_chart": chart, "goal_table": table_html(table)}, table
+
+    def narrow(ax: Any) -> Any:  # the levels one under another, as tall as they need
+        ax.figure.set_size_inches(chain_figsize(evaluated, width=NARROW_WIDTH, stacked=True))
+        return draw(ax=ax, stacked=True)
+
+    charts = chart_pngs(png_key, lambda ax: draw(ax=ax), width=width, height=height,
+                        narrow_draw=narrow, name="goal_chart")  # fmt: skip
+    return {**parts, **charts, "goal_table": table_html(table)}, table
 
 
 @dataclass(frozen=True)
@@ -181,6 +189,7 @@ class GoalPanel(Panel):
     """A panel with a second chart for the goal chain."""
 
     goal_chart: widgets.Image = None
+    goal_chart_phone: widgets.Image = None
     goal_notes: widgets.HTML = None
     goal_notice: widgets.HTML = None
     goal_table: widgets.HTML = None
@@ -192,6 +201,9 @@ class GoalPanel(Panel):
             **{f: getattr(base, f) for f in base.__dataclass_fields__},
             goal_chart=tagged(
                 widgets.Image(format="png", layout=_GOAL_CHART_LAYOUT), "ctc-goal-chart"
+            ),
+            goal_chart_phone=tagged(
+                widgets.Image(format="png", layout=PHONE_CHART_LAYOUT), "ctc-goal-chart-phone"
             ),
             goal_notes=tagged(widgets.HTML(), "ctc-goal-notes"),
             goal_notice=widgets.HTML(),
@@ -220,7 +232,7 @@ def followup_parts(
         return {
             **goal_parts,
             "heading": heading_html(f"{labels.get(measure, measure)}: {name}"),
-            "chart": _trend_png(data, area=area, measure=measure, lang=lang),
+            **_trend_png(data, area=area, measure=measure, lang=lang),
             "tables": table_html(trend),
             "downloads": download_links(
                 shown, basename=f"{VIEWS['followup']}_{area}_{measure}", lang=lang
@@ -271,6 +283,7 @@ def followup_view(data: DashboardData, *, area: str | None = None, lang: str | N
         panel.goal_notice,
         panel.goal_notes,
         panel.goal_chart,
+        panel.goal_chart_phone,
         panel.goal_table,
     )
     return wire_view(

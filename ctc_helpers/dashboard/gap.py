@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ctc_helpers.config.programme_bank import load_programme_bank
-from ctc_helpers.dashboard.charts import cached_png
+from ctc_helpers.dashboard.charts import chart_pngs
 from ctc_helpers.dashboard.data import DashboardData
 from ctc_helpers.dashboard.downloads import download_links
 from ctc_helpers.dashboard.markup import (
@@ -125,12 +125,12 @@ def _cached_gaps(data: DashboardData, area: str, lang: str) -> GapResult:
     return remember(FRAMES_CACHE, key, lambda: _gap_analysis(data, area, lang), size=60)
 
 
-def _gap_png(data: DashboardData, result: GapResult, *, area: str, lang: str) -> bytes:
+def _gap_png(data: DashboardData, result: GapResult, *, area: str, lang: str) -> dict[str, bytes]:
     labels = measure_labels(data.published.measures, lang)
     rows = int(result.matrix["prioritised"].sum()) if result.matrix is not None else 1
     key = ("gap", str(data.published.path), *_stamp(data), area, lang)
     draw = partial(plot_reach, result.matrix, labels=labels, lang=lang)
-    return cached_png(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=1.6 + 0.3 * rows)
+    return chart_pngs(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=1.6 + 0.3 * rows)
 
 
 def gap_parts(data: DashboardData, *, area: str, lang: str) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def _compute_gap_parts(data: DashboardData, *, area: str, lang: str) -> dict[str
     return {
         **parts,
         "notice": "",
-        "chart": _gap_png(data, result, area=area, lang=lang),
+        **_gap_png(data, result, area=area, lang=lang),
         "tables": tables_html({beside: tables[beside]}),
         "wide": tables_html({below: tables[below]}),
         "downloads": download_links(

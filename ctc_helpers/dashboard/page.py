@@ -94,6 +94,16 @@ STYLE = """<style>
 .ctc-markdown pre {white-space: pre-wrap}
 .ctc-top {flex-wrap: wrap; row-gap: 0.3em}
 .ctc-page img.ctc-chart, .ctc-page img.ctc-goal-chart {max-width: 100%; height: auto}
+@media not all and (max-width: 600px) {
+  /* each chart is drawn twice: the narrow one is for phones */
+  .ctc-page img.ctc-chart-phone, .ctc-page img.ctc-goal-chart-phone {display: none !important}
+}
+@media (max-width: 600px) {
+  /* a phone shows the chart drawn narrow (labels about 12 px high, not 5 px) */
+  .ctc-page img.ctc-chart, .ctc-page img.ctc-goal-chart {display: none !important}
+  .ctc-page img.ctc-chart-phone, .ctc-page img.ctc-goal-chart-phone {max-width: 100% !important;
+    min-width: 0 !important; height: auto !important}
+}
 .ctc-note, .ctc-notes, .ctc-about dd {overflow-wrap: anywhere}
 @media (max-width: 760px) {
   /* a phone: every part one above the other, charts scaled to the width, tables scroll in

@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ctc_helpers.config.priorities import load_team_choices
-from ctc_helpers.dashboard.charts import cached_png
+from ctc_helpers.dashboard.charts import chart_pngs
 from ctc_helpers.dashboard.data import DashboardData
 from ctc_helpers.dashboard.downloads import download_links
 from ctc_helpers.dashboard.markup import (
@@ -89,10 +89,10 @@ def ranked_factors(data: DashboardData, area: str, choices: Any = None) -> tuple
     return remember(FRAMES_CACHE, key, compute)
 
 
-def _priorities_png(data: DashboardData, ranked: Any, *, key: tuple, lang: str) -> bytes:
+def _priorities_png(data: DashboardData, ranked: Any, *, key: tuple, lang: str) -> dict[str, bytes]:
     height = 1.6 + 0.24 * (len(ranked) + 2)
     draw = partial(plot_prioritization, ranked, measures=data.published.measures, lang=lang)
-    return cached_png(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=height)
+    return chart_pngs(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=height)
 
 
 def _team_choices(data: DashboardData, area: str, lang: str) -> tuple[Any, str]:
@@ -157,7 +157,7 @@ def priorities_parts(data: DashboardData, *, area: str, lang: str) -> dict[str, 
         chart_key = ("priorities", str(published.path), area, data.wave, behaviours, lang)
         return {
             "behaviours": first,
-            "chart": _priorities_png(data, ranked, key=chart_key, lang=lang),
+            **_priorities_png(data, ranked, key=chart_key, lang=lang),
             "tables": tables_html({beside: tables[beside]}),
             "wide": tables_html({k: tables[k] for k in below}),
             "downloads": download_links(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ctc_helpers.dashboard.charts import cached_png
+from ctc_helpers.dashboard.charts import chart_pngs
 from ctc_helpers.dashboard.data import DashboardData
 from ctc_helpers.dashboard.downloads import download_links
 from ctc_helpers.dashboard.markup import heading_html, table_html
@@ -74,7 +74,7 @@ def _profile_rows(measures: pd.DataFrame, kind: str) -> int:
 
 def _profile_png(
     data: DashboardData, *, area: str, wave: int, grade: str, sex: str, kind: str, lang: str
-) -> bytes:
+) -> dict[str, bytes]:
     source = data.for_wave(wave)
     group = grouped(source, grade=grade, sex=sex)
     draw = partial(
@@ -83,7 +83,7 @@ def _profile_png(
     )  # fmt: skip
     height = 1.4 + 0.24 * _profile_rows(source.measures, kind)
     key = ("profile", str(source.path), area, wave, grade, sex, kind, lang)
-    return cached_png(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=height)
+    return chart_pngs(key, lambda ax: draw(ax=ax), width=CHART_WIDTH, height=height)
 
 
 def _profile_heading(
@@ -121,7 +121,7 @@ def profile_parts(
         )
         name = f"{VIEWS['profile']}_{area}_{wave}_{grade}_{sex}_{kind}"
         return {
-            "chart": _profile_png(data, lang=lang, **selection),
+            **_profile_png(data, lang=lang, **selection),
             "tables": table_html(table),
             "downloads": download_links(
                 {t(f"dash_kind_{kind}", lang): table}, basename=name, lang=lang

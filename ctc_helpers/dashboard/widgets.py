@@ -27,6 +27,7 @@ from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
     "CHART_WIDTH",
+    "PHONE_CHART_LAYOUT",
     "PARTS_CACHE",
     "FRAMES_CACHE",
     "find_widget",
@@ -48,6 +49,8 @@ __all__ = [
 
 CHART_WIDTH = 6.2  # inches (labels outside the axes widen the saved PNG to about 700 px)
 _CHART_LAYOUT = {"width": "44%", "min_width": "400px", "height": "auto", "flex": "0 1 auto"}
+# the phone's chart (drawn narrow; the page's style shows it instead of the other below 600 px)
+PHONE_CHART_LAYOUT = {"width": "auto", "max_width": "100%", "height": "auto", "flex": "0 1 auto"}
 # Glossary terms (data_schema/glossary.yaml ids) explained beside each chart; unknown ids skipped.
 GLOSSARY_TERMS = {
     "risk": ("risk_factor", "cut_point", "confidence_interval", "clear_difference",
@@ -137,11 +140,12 @@ def _about(title: str, content: widgets.Widget) -> widgets.Accordion:
 
 @dataclass(frozen=True)
 class Panel:
-    """The output widgets of a view: heading, chart, the tables beside it and below it
-    (``wide``), downloads, notes, the explanation, messages."""
+    """The output widgets of a view: heading, chart (and the phone's narrow chart), the tables
+    beside it and below it (``wide``), downloads, notes, the explanation, messages."""
 
     heading: widgets.HTML
     chart: widgets.Image
+    chart_phone: widgets.Image
     tables: widgets.HTML
     wide: widgets.HTML
     downloads: widgets.HTML
@@ -156,6 +160,9 @@ class Panel:
         return cls(
             heading=tagged(widgets.HTML(), "ctc-heading"),
             chart=tagged(widgets.Image(format="png", layout=_CHART_LAYOUT), "ctc-chart"),
+            chart_phone=tagged(
+                widgets.Image(format="png", layout=PHONE_CHART_LAYOUT), "ctc-chart-phone"
+            ),
             tables=tagged(widgets.HTML(), "ctc-table-box"),
             wide=tagged(widgets.HTML(), "ctc-wide-table-box"),
             downloads=tagged(widgets.HTML(), "ctc-download-box"),
@@ -178,7 +185,7 @@ class Panel:
             "ctc-side",
         )
         body = widgets.Box(
-            [self.chart, side],
+            [self.chart, self.chart_phone, side],
             layout=widgets.Layout(
                 display="flex", flex_flow="row wrap", align_items="flex-start", grid_gap="16px"
             ),
@@ -198,13 +205,18 @@ class Panel:
 
 
 def apply_parts(panel: Panel, parts: Mapping[str, Any]) -> None:
-    """Set the panel's widgets from ``parts`` (field name -> value), the chart first;
-    ``goal_display`` sets the display of the goal chart (``"none"`` hides it)."""
-    for name in sorted(parts, key=lambda n: n != "chart"):
+    """Set the panel's widgets from ``parts`` (field name -> value), the charts first;
+    ``goal_display`` sets the display of the goal charts (``"none"`` hides them). A chart
+    without its phone's version (``chart_phone``, ``goal_chart_phone``) is shown on phones too."""
+    for name in sorted(parts, key=lambda n: "chart" not in n):
         if name == "goal_display":
             panel.goal_chart.layout.display = parts[name]
+            panel.goal_chart_phone.layout.display = parts[name]
         else:
             getattr(panel, name).value = parts[name]
+    for name in ("chart", "goal_chart"):
+        if name in parts and f"{name}_phone" not in parts:
+            getattr(panel, f"{name}_phone").value = parts[name]
 
 
 def wire_view(

@@ -34,13 +34,16 @@ Examples
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import hashlib
+import html
 import io
 import json
 import multiprocessing
 import os
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,10 +53,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from IPython.display import Image
 from PIL import Image as PILImage
 
 from ctc_helpers.fingerprint import code_fingerprint
+from ctc_helpers.i18n import t
 from ctc_helpers.plots.sources import data_checksum, input_fingerprint
 from ctc_helpers.publish.read import Published, load_published
 
@@ -62,6 +65,10 @@ __all__ = [
     "CHARTS",
     "PHASE_CHARTS",
     "ChartSpec",
+    "ChartPicture",
+    "NARROW_WIDTH",
+    "PHONE_MEDIA",
+    "fit_narrow",
     "chart_key",
     "chart_png",
     "draw_png",
@@ -72,7 +79,12 @@ __all__ = [
 
 CACHE_DIR = ".charts"
 DPI = 100  # as the notebook's inline backend draws
-_FORMAT = 2  # bump when the picture format changes (dpi, margins)
+_FORMAT = 3  # bump when the picture format changes (dpi, margins, the narrow version)
+# A phone's chart: drawn this wide (inches) with the same font sizes in points, so that shown at
+# a phone's width (about 360 CSS px) a 10-point label is about 12 px high, not 5 px.
+NARROW_WIDTH = 4.2
+PHONE_MEDIA = "screen and (max-width: 600px)"  # the browser shows the narrow chart (never in print)
+_WRAP = {"y": 20, "x": 14, "label": 40, "legend": 28}  # characters per line in a narrow chart
 
 
 @dataclass(frozen=True)
@@ -84,7 +96,8 @@ class ChartSpec:
     notebook parameters named in ``inputs`` (files such as the programme inventory; their
     contents are part of the cache key). A draw function may resize ``ax.figure``. ``needs``
     names the part of the instrument the chart shows (``"factors"`` or ``"behaviours"``):
-    :func:`chart` gives ``None`` (nothing shown) for an instrument without it.
+    :func:`chart` gives ``None`` (nothing shown) for an instrument without it. ``narrow``
+    are keyword arguments the draw function gets for the phone's version (another layout).
     """
 
     phase: str
@@ -92,6 +105,7 @@ class ChartSpec:
     draw: str
     inputs: tuple[str, ...] = ()
     needs: str = ""
+    narrow: tuple[tuple[str, Any], ...] = ()
 
 
 _GAP_INPUTS = ("programme_bank_path", "inventory_path", "enrolment_file", "priorities_dir")
@@ -124,7 +138,11 @@ CHARTS: dict[str, ChartSpec] = {
         "04_follow_up", (9, 5), "draw_follow_up_trends", ("goal_chain_dir",)
     ),
     "goal_chain": ChartSpec(
-        "04_follow_up", (13, 5), "draw_goal_chain", ("goal_chain_dir", "inventory_path")
+        "04_follow_up",
+        (13, 5),
+        "draw_goal_chain",
+        ("goal_chain_dir", "inventory_path"),
+        narrow=(("stacked", True),),
     ),
 }
 PHASE_CHARTS: dict[str, tuple[str, ...]] = {
@@ -167,26 +185,65 @@ def chart_key(pub: Published, name: str, *, area: str, wave: int, lang: str, **i
 
 
 def chart_png(
-    pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any
+    pub: Published,
+    name: str,
+    *,
+    area: str,
+    wave: int,
+    lang: str,
+    narrow: bool = False,
+    **inputs: Any,
 ) -> bytes:
     """The chart as PNG bytes: from the cache, or drawn now (and then kept in the cache).
 
-    A cache that cannot be written (a read-only folder) is not an error; the chart is drawn.
+    ``narrow`` gives the phone's version (:func:`fit_narrow`), cached beside the other. A cache
+    that cannot be written (a read-only folder) is not an error; the chart is drawn.
     """
-    path = _cache_path(pub, name, area=area, wave=wave, lang=lang, inputs=inputs)
+    path = _cache_path(pub, name, area=area, wave=wave, lang=lang, inputs=inputs, narrow=narrow)
     try:
         return path.read_bytes()
     except OSError:
         pass
-    png = draw_png(pub, name, area=area, wave=wave, lang=lang, **inputs)
+    png = draw_png(pub, name, area=area, wave=wave, lang=lang, narrow=narrow, **inputs)
     _write_atomic(path, png)
     return png
 
 
+@dataclass(frozen=True)
+class ChartPicture:
+    """A report chart for a notebook output: the wide picture, and the narrow one for phones.
+
+    Shown as HTML: a ``<picture>`` whose ``<source>`` holds the narrow PNG for screens up to
+    600 px wide (:data:`PHONE_MEDIA`) and whose ``<img>`` (with alt text) the wide one, both as
+    ``data:`` URIs, so the self-contained HTML report lets the browser pick; print and wider
+    screens get the wide chart. ``data`` is the wide PNG, ``narrow`` the phone's.
+    """
+
+    data: bytes
+    narrow: bytes
+    alt: str
+    format: str = "png"
+
+    def html(self) -> str:
+        """The ``<picture>`` element."""
+        wide, narrow = (base64.b64encode(png).decode("ascii") for png in (self.data, self.narrow))
+        return (
+            f'<picture><source media="{PHONE_MEDIA}" srcset="data:image/png;base64,{narrow}">'
+            f'<img src="data:image/png;base64,{wide}" alt="{html.escape(self.alt)}"></picture>'
+        )
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def __repr__(self) -> str:  # the notebook's text/plain: the alt text, not the bytes
+        return self.alt
+
+
 def chart(
     pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any
-) -> Image | None:
-    """The chart as an IPython image, for a report cell (see :func:`ctc_helpers.views.report.show`).
+) -> ChartPicture | None:
+    """The chart for a report cell (see :func:`ctc_helpers.views.report.show`): the wide and
+    the narrow picture (:class:`ChartPicture`).
 
     ``None`` (nothing shown) when the instrument lacks what the chart shows (``ChartSpec.needs``:
     no factor scales, no behaviours); the section's table says so.
@@ -194,12 +251,24 @@ def chart(
     needs = _spec(name).needs
     if needs and not pub.has(needs):
         return None
-    png = chart_png(pub, name, area=area, wave=wave, lang=lang, **inputs)
-    return Image(data=png, format="png")
+    wide, narrow = (
+        chart_png(pub, name, area=area, wave=wave, lang=lang, narrow=phone, **inputs)
+        for phone in (False, True)
+    )
+    return ChartPicture(wide, narrow, t("chart_alt", lang))
 
 
-def draw_png(pub: Published, name: str, *, area: str, wave: int, lang: str, **inputs: Any) -> bytes:
-    """Draw the chart now (no cache) and return it as PNG bytes."""
+def draw_png(
+    pub: Published,
+    name: str,
+    *,
+    area: str,
+    wave: int,
+    lang: str,
+    narrow: bool = False,
+    **inputs: Any,
+) -> bytes:
+    """Draw the chart now (no cache) and return it as PNG bytes (``narrow``: for a phone)."""
     # matplotlib.figure: 0.3 s at import (after pandas); Figure, not pyplot: no global state
     from matplotlib.figure import Figure
 
@@ -207,12 +276,86 @@ def draw_png(pub: Published, name: str, *, area: str, wave: int, lang: str, **in
 
     spec = _spec(name)
     _check_inputs(spec, name, inputs)
-    figure = Figure(figsize=spec.figsize, dpi=DPI)
+    # a phone's chart starts a quarter lower (fit_narrow makes room for wrapped labels)
+    figsize = (NARROW_WIDTH, 0.75 * spec.figsize[1]) if narrow else spec.figsize
+    figure = Figure(figsize=figsize, dpi=DPI, layout="constrained" if narrow else None)
     draw = getattr(report_charts, spec.draw)
-    draw(pub, figure.add_subplot(), area=area, wave=wave, lang=lang, **inputs)
+    options = dict(spec.narrow) if narrow else {}
+    draw(pub, figure.add_subplot(), area=area, wave=wave, lang=lang, **inputs, **options)
+    if narrow:
+        fit_narrow(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
     return _compact_png(buffer.getvalue())
+
+
+def fit_narrow(figure: Any, *, width: float = NARROW_WIDTH) -> None:
+    """Make a drawn chart fit a phone: ``width`` inches wide, the font sizes unchanged.
+
+    Long tick labels, axis labels and legend entries are wrapped (text stays text), the legend
+    gets at most two columns, the figure grows taller when wrapped row labels need the room,
+    and the figure's constrained layout (make it with ``layout="constrained"``) shrinks the axes
+    so that every label fits inside the width (a saved picture cropped to its content is then at
+    most ``width`` inches wide).
+    """
+    rows = 0.0
+    for ax in figure.axes:
+        if not ax.axison:  # a diagram without axes (the goal chain) sizes itself
+            if ax.get_legend() is not None:
+                _narrow_legend(ax, ax.get_legend())
+            continue
+        rows = max(rows, _wrap_ticks(ax.yaxis, _WRAP["y"]))
+        _wrap_ticks(ax.xaxis, _WRAP["x"])
+        for label in (ax.xaxis.label, ax.yaxis.label, ax.title):
+            label.set_text(_wrapped(label.get_text(), _WRAP["label"]))
+        if ax.get_legend() is not None:
+            _narrow_legend(ax, ax.get_legend())
+    height = max(figure.get_figheight(), rows)
+    figure.set_size_inches(width, height)
+
+
+def _narrow_legend(ax: Any, legend: Any) -> None:
+    """Draw ``legend`` again with at most two columns and wrapped entries (a legend lays
+    itself out when made): in its place when it lies inside the axes, else under the whole
+    chart (a legend beside or below the axes would widen the chart or crowd its axis)."""
+    texts = legend.get_texts()
+    anchor = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    options = {
+        "handles": legend.legend_handles,
+        "labels": [_wrapped(text.get_text(), _WRAP["legend"]) for text in texts],
+        "ncols": min(2, len(texts)),
+        "frameon": legend.get_frame_on(),
+        "fontsize": texts[0].get_fontsize() if texts else None,
+        "title": legend.get_title().get_text() or None,
+        "title_fontsize": legend.get_title().get_fontsize(),
+    }
+    inside = min(anchor.x0, anchor.y0) >= -0.001 and max(anchor.x1, anchor.y1) <= 1.001
+    if inside:
+        loc = legend._loc  # noqa: SLF001 - matplotlib has no getter for the location code
+        ax.legend(loc=loc, bbox_to_anchor=anchor.bounds, bbox_transform=ax.transAxes, **options)
+    else:
+        legend.remove()
+        ax.figure.legend(loc="outside lower center", **options)
+
+
+def _wrapped(text: str, width: int) -> str:
+    if len(text) <= width or "$" in text.replace("\\$", ""):
+        return text  # short, or mathtext (escaped "\\$" is plain text and wraps)
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False) for line in text.split("\n")
+    )
+
+
+def _wrap_ticks(axis: Any, width: int) -> float:
+    """Wrap the tick labels of ``axis``; the inches their lines need one under another."""
+    from matplotlib.ticker import FuncFormatter  # matplotlib.ticker: 0.2 s cold, 0 s after Figure
+
+    shown = axis.get_major_formatter()
+    axis.set_major_formatter(FuncFormatter(lambda x, pos: _wrapped(str(shown(x, pos)), width)))
+    texts = [axis.get_major_formatter()(x, i) for i, x in enumerate(axis.get_majorticklocs())]
+    lines = max((text.count("\n") + 1 for text in texts), default=1)  # rows are evenly spaced
+    points = max((label.get_fontsize() for label in axis.get_ticklabels()), default=10.0)
+    return len(texts) * lines * points * 1.4 / 72 + 2.2  # lines, and the axis and legend
 
 
 def _compact_png(png: bytes) -> bytes:
@@ -309,10 +452,17 @@ def _check_inputs(spec: ChartSpec, name: str, inputs: dict[str, Any]) -> None:
 
 
 def _cache_path(
-    pub: Published, name: str, *, area: str, wave: int, lang: str, inputs: dict[str, Any]
+    pub: Published,
+    name: str,
+    *,
+    area: str,
+    wave: int,
+    lang: str,
+    inputs: dict[str, Any],
+    narrow: bool = False,
 ) -> Path:
     key = chart_key(pub, name, area=area, wave=wave, lang=lang, **inputs)
-    return Path(pub.path) / CACHE_DIR / f"{name}-{key}.png"
+    return Path(pub.path) / CACHE_DIR / f"{name}-{key}{'-narrow' if narrow else ''}.png"
 
 
 @lru_cache(maxsize=1)
@@ -338,6 +488,20 @@ def _published(data_dir: str, min_cell: int | None) -> Published:
     return load_published(data_dir, min_cell=min_cell)
 
 
+def _draw_missing(
+    pub: Published, name: str, *, area: str, wave: int, lang: str, inputs: dict[str, Any]
+) -> bool:
+    """Draw the wide and the narrow chart where the cache lacks them; whether any was drawn."""
+    drawn = False
+    for narrow in (False, True):
+        where = {"area": area, "wave": wave, "lang": lang}
+        if not _cache_path(pub, name, **where, inputs=inputs, narrow=narrow).is_file():
+            png = draw_png(pub, name, **where, narrow=narrow, **inputs)
+            _write_atomic(_cache_path(pub, name, **where, inputs=inputs, narrow=narrow), png)
+            drawn = True
+    return drawn
+
+
 def _render_area(item: tuple) -> list[dict[str, Any]]:
     data_dir, area, wave, lang, min_cell, entries = item
     rows = []
@@ -346,13 +510,10 @@ def _render_area(item: tuple) -> list[dict[str, Any]]:
         status, message = "cached", ""
         try:
             pub = _published(data_dir, min_cell)
-            path = _cache_path(pub, name, area=area, wave=wave, lang=lang, inputs=inputs)
             needs = CHARTS[name].needs
             if needs and not pub.has(needs):  # the instrument lacks it: the report shows none
                 status = "not_needed"
-            elif not path.is_file():
-                png = draw_png(pub, name, area=area, wave=wave, lang=lang, **inputs)
-                _write_atomic(path, png)
+            elif _draw_missing(pub, name, area=area, wave=wave, lang=lang, inputs=inputs):
                 status = "drawn"
         except Exception as exc:  # noqa: BLE001 - one chart's failure is reported, not raised
             status, message = "failed", f"{type(exc).__name__}: {exc}"[:300]

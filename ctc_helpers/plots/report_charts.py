@@ -214,12 +214,15 @@ def draw_goal_chain(
     lang: str,
     goal_chain_dir: str,
     inventory_path: str,
+    stacked: bool = False,
 ) -> Axes:
-    """The area's goal chain evaluated in the wave, drawn from programmes to behaviours."""
+    """The area's goal chain evaluated in the wave, drawn from programmes to behaviours
+    (``stacked``: the levels one under another, for a phone's narrow chart)."""
     chain = load_area_goal_chain(
         goal_chain_dir, area, instrument=pub.measures, respondent_schema=pub.respondent_schema()
     )
     figures = load_programme_figures(inventory_path, published=pub, wave=wave)
     goals = evaluate_goals(chain, pub.aggregates, wave=wave, inventory=figures, min_n=pub.min_cell)
-    ax.figure.set_size_inches(chain_figsize(goals))
-    return plot_goal_chain(goals, measures=pub.measures, lang=lang, ax=ax)
+    width = ax.figure.get_figwidth() if stacked else 13.0
+    ax.figure.set_size_inches(chain_figsize(goals, width=width, stacked=stacked))
+    return plot_goal_chain(goals, measures=pub.measures, lang=lang, ax=ax, stacked=stacked)

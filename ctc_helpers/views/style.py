@@ -5,7 +5,9 @@ network). Text cells are left-aligned and number cells (class ``ctc-num``, set b
 :func:`ctc_helpers.views.tables.html_table`) right-aligned; long text wraps so that a table fits
 its column; "no clear difference" is a quiet grey mark (``ctc-quiet``). In print, charts and table
 rows are never cut across pages, table headings repeat on every page and tables use a smaller
-font to fit the width of A4. Headings break only between words (never hyphenated), so a
+font to fit the width of A4. On a phone (up to 600 px) the page drops its side margins so that
+charts get the width, and a ``<picture>`` shows the chart drawn narrow for phones
+(:class:`ctc_helpers.plots.cache.ChartPicture`). Headings break only between words (never hyphenated), so a
 heading reads the same on paper and in the PDF's text. The cell rules name ``table.ctc-table``
 so that they outweigh JupyterLab's right-aligned cells of HTML outputs
 (``:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td``).
@@ -35,6 +37,9 @@ main { max-width: 62rem; margin: 0 auto; padding: 1rem; }
 .ctc-toc ol { columns: 2; margin: 0.3em 0; }
 @media (max-width: 600px) {
   main { padding: 0.4rem; }
+  body.jp-Notebook { margin: 0; padding: 0; }
+  .jp-Cell { padding: 0; }
+  .jp-OutputArea-output.jp-RenderedHTMLCommon { padding-right: 0; margin-left: 0; }
   .jp-RenderedHTMLCommon table.ctc-table { font-size: 80%; }
   .ctc-toc ol { columns: 1; }
 }

@@ -2,9 +2,10 @@
 
 The page must not scroll sideways: no element reaches past the viewport, except inside a box
 that scrolls on its own (wide tables). Charts are scaled to the width (never wider than the
-viewport, never cut) and shown at no less than 45 % of the PNG's size (10-point labels keep
-at least 5.5 px; charts drawn for a phone's width are still to do); footnotes wrap instead of
-being cut off.
+viewport, never cut); a view whose charts are drawn narrow for phones shows those, with labels
+at least 9 CSS px high (the label's size in the PNG, points x dpi / 72, times the scale the
+picture is shown at), and at 1366 px the wide ones; the charts of the effect and process views
+are only scaled (no less than 45 % of the PNG's size); footnotes wrap instead of being cut off.
 Screenshots of each view at 1366 and 390 px go to ``/tmp/shots/dash-<view>-<width>.png`` (or
 ``CTC_SHOTS``) for a person to look at.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ctc_helpers.dashboard import settings
+from ctc_helpers.dashboard.charts import PNG_DPI
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.dashboard.serving import base_url, serve
 
@@ -30,6 +32,9 @@ SHOTS = Path(os.environ.get("CTC_SHOTS", "/tmp/shots"))
 SMALLEST_SCALE = (
     0.45  # a chart's PNG shown at no less than 45 % of its pixel width (labels >= 5.5 px)
 )
+SMALLEST_LABEL_PX = 9.0
+LABEL_POINTS = {"ctc-chart": 10.0, "ctc-goal-chart": 8.0}  # tick labels; the goal chain's boxes
+NOT_NARROW = {settings.VIEWS["effects"], settings.VIEWS["process"]}  # charts only scaled
 INVENTORY = (
     "area,programme,provider,bank_id,year,prevention_level,setting,target_grades,target_ages,"
     "targeted_factors,participants_reached,eligible_population,sessions_planned,"
@@ -57,7 +62,8 @@ OVERFLOWING = """() => {
   }
   return out.slice(0, 15);
 }"""
-CHARTS = """() => [...document.querySelectorAll('img.ctc-chart, img.ctc-goal-chart')]
+CHARTS = """() => [...document.querySelectorAll(
+    'img.ctc-chart, img.ctc-goal-chart, img.ctc-chart-phone, img.ctc-goal-chart-phone')]
   .filter((img) => img.naturalWidth > 0 && img.getBoundingClientRect().width > 0)
   .map((img) => ({cls: img.className, shown: img.getBoundingClientRect().width,
                   right: img.getBoundingClientRect().right, natural: img.naturalWidth}))"""
@@ -106,6 +112,8 @@ def test_every_view_fits_a_phone(server, browser, name):
     context, tab = open_view(browser, server, name, DESKTOP)
     try:
         tab.screenshot(path=str(SHOTS / f"dash-{name}-1366.png"), full_page=True)
+        wide = tab.evaluate(CHARTS)
+        assert not [c for c in wide if "-phone" in c["cls"]], wide  # the wide charts
     finally:
         context.close()
     context, tab = open_view(browser, server, name, PHONE)
@@ -116,10 +124,17 @@ def test_every_view_fits_a_phone(server, browser, name):
         assert scroll <= width, f"the page scrolls sideways: {scroll} px content in {width} px"
         assert tab.evaluate(OVERFLOWING) == []
         charts = tab.evaluate(CHARTS)
+        assert charts or name in NOT_NARROW | {settings.VIEWS["area_selection"]}, name
         for chart in charts:
             assert chart["right"] <= width + 1, chart
             assert chart["shown"] >= min(chart["natural"], width) * 0.9, chart  # uses the width
             assert chart["shown"] / chart["natural"] >= SMALLEST_SCALE, chart
+            if name in NOT_NARROW:
+                continue
+            kind = "ctc-goal-chart" if "ctc-goal-chart" in chart["cls"] else "ctc-chart"
+            assert "-phone" in chart["cls"], chart  # the chart drawn for a phone
+            label = LABEL_POINTS[kind] * PNG_DPI / 72 * chart["shown"] / chart["natural"]
+            assert label >= SMALLEST_LABEL_PX, (label, chart)
         assert tab.evaluate(CUT_NOTES) == []
     finally:
         context.close()

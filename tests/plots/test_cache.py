@@ -72,6 +72,9 @@ def test_first_call_draws_and_keeps_the_chart_then_reads_it(folder: Path, monkey
     pub = load_published(folder)
     first = charts.chart_png(pub, "risk_profile", **REPORT)
     assert [p.read_bytes() for p in _cached(folder)] == [first]
+    narrow = charts.chart_png(pub, "risk_profile", **REPORT, narrow=True)  # the phone's, beside
+    assert sorted(p.read_bytes() for p in _cached(folder)) == sorted([first, narrow])
+    assert narrow != first
 
     def fail(*args, **kwargs):
         raise AssertionError("drawn again although cached")
@@ -79,7 +82,7 @@ def test_first_call_draws_and_keeps_the_chart_then_reads_it(folder: Path, monkey
     monkeypatch.setattr(charts, "draw_png", fail)
     assert charts.chart_png(pub, "risk_profile", **REPORT) == first
     image = charts.chart(pub, "risk_profile", **REPORT)
-    assert image.data == first and image.format == "png"
+    assert image.data == first and image.narrow == narrow and image.format == "png"
 
 
 def test_key_follows_everything_the_chart_is_drawn_from(folder: Path):
@@ -171,7 +174,7 @@ def test_render_draws_missing_charts_once_and_reports_failures(folder: Path, mon
     ] == (("follow_up_trends", {"goal_chain_dir": ""}), ("goal_chain", follow_up))
     first = charts.render(tasks)
     assert first["status"].tolist() == ["drawn"] * 9
-    assert len(_cached(folder)) == 9
+    assert len(_cached(folder)) == 2 * 9  # each chart wide and narrow (for phones)
     pub = load_published(folder)
     assert charts.chart_png(pub, "priorities", area="all", wave=2025, lang="sv") == (
         charts.draw_png(pub, "priorities", area="all", wave=2025, lang="sv")
