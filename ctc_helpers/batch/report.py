@@ -89,6 +89,8 @@ class _ExternalReferences(HTMLParser):
         wanted = self._FETCHED.get(tag)
         if wanted and values.get(wanted) and not values[wanted].startswith("data:"):
             self.found.append(f"<{tag} {wanted}={values[wanted]!r}>")
+        if tag in ("img", "source") and values.get("srcset"):  # a chart's phone version
+            self.found += [f"<{tag} srcset={url!r}>" for url in _srcset_urls(values["srcset"])]
         if values.get("style"):
             self.found += _css_urls(values["style"])
         self._in_style = tag == "style"
@@ -100,6 +102,13 @@ class _ExternalReferences(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_style:
             self.found += _css_urls(data)
+
+
+def _srcset_urls(srcset: str) -> list[str]:
+    """The URLs of a ``srcset`` that are not ``data:`` URIs (candidates are separated by commas
+    followed by white space; a ``data:`` URI has a comma of its own but none after it)."""
+    candidates = [part.strip().split()[0] for part in srcset.split(", ") if part.strip()]
+    return [url for url in candidates if not url.startswith("data:")]
 
 
 def _css_urls(css: str) -> list[str]:

@@ -107,6 +107,8 @@ def test_external_references_finds_every_fetch() -> None:
     .ok { background: url(data:image/png;base64,AAAA); }</style>
     </head><body>
     <img src="http://example.org/chart.png"><img src="data:image/png;base64,AAAA">
+    <picture><source media="(max-width: 600px)" srcset="data:image/png;base64,AAAA">
+    <source srcset="https://example.org/narrow.png 1x, data:image/png;base64,AA 2x"></picture>
     <iframe src="https://example.org"></iframe>
     <div style="background-image: url('https://example.org/bg.png')"></div>
     <a href="https://example.org/more">a link is only followed on a click</a>
@@ -120,6 +122,7 @@ def test_external_references_finds_every_fetch() -> None:
         "url(http://x/y.png)",
         '@import @import url("https://fonts.example/x.css"); body { background: url(http://x/y.pn',
         "<img src='http://example.org/chart.png'>",
+        "<source srcset='https://example.org/narrow.png'>",
         "<iframe src='https://example.org'>",
         "url(https://example.org/bg.png)",
     ]
