@@ -46,6 +46,11 @@ _TEXTS = {
         " accept the quarantine with --allow-quarantine.",
     },
     "index": {"sv": "Översikt: {path}", "en": "Overview: {path}"},
+    "notes": {
+        "sv": "Att rätta i indata (rapporterna säger det i läsarens ord, utan fil och rad):",
+        "en": "To correct in the input files (the reports say it in a reader's words, without"
+        " file and row):",
+    },
 }
 
 
@@ -73,7 +78,8 @@ def run_exit_code(results: pd.DataFrame, *, allow_quarantine: bool = False) -> i
 def format_summary(
     results: pd.DataFrame, *, lang: str = "sv", allow_quarantine: bool = True
 ) -> str:
-    """The run summary printed by ``ctc run``: counts, every failed report, quarantine, index;
+    """The run summary printed by ``ctc run``: counts, every failed report, quarantine, the
+    reports' notes for the coordinator (e.g. inventory rows to correct, by file and row), index;
     and why the exit code is 1 when only quarantined rows make it so (``allow_quarantine``
     False)."""
     counts = results["status"].value_counts()
@@ -95,6 +101,9 @@ def format_summary(
         )
         if not allow_quarantine:
             lines.append(_text("quarantine_exit", lang))
+    if run.get("coordinator_notes"):
+        lines.append(_text("notes", lang))
+        lines += [f"  - {note}" for note in run["coordinator_notes"]]
     if run.get("pdf_problem"):
         lines.append(run["pdf_problem"])
     if run.get("index"):

@@ -443,6 +443,9 @@ def _run_reports(
         "reports_seconds": round(time.perf_counter() - batch_start, 3),
     }
     records = _records(jobs, keys, stamps, built)
+    notes = _coordinator_notes(records)
+    if notes:
+        summary["coordinator_notes"] = notes
     settings = {"workers": workers, "scheduler": scheduler, "force": force, "lang": lang,
                 "kernel": config.kernel, "min_cell": config.min_cell,
                 "workbench": workbench}  # fmt: skip
@@ -467,6 +470,20 @@ def _positive(name: str, value: int | None) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}.")
     return value
+
+
+def _coordinator_notes(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The ``coordinator_notes`` of the results records (``<output_dir>/<phase>.json``) of the
+    reports that are built or up to date, each note once, in plan order: precise messages
+    (file, row, column, value) that the reports themselves say in a reader's words."""
+    notes: dict[str, None] = {}
+    for record in records:
+        if record["status"] not in ("ok", "skipped"):
+            continue
+        job: Job = record["job"]
+        results = read_json(job.output_dir / f"{job.phase}.json") or {}
+        notes.update(dict.fromkeys(str(n) for n in results.get("coordinator_notes") or []))
+    return list(notes)
 
 
 def _records(

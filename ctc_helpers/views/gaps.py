@@ -1,6 +1,9 @@
 """The resource and gap analysis for people (notebook 03 and the gap dashboard): the inventory's
-summary, rejected rows and warnings, where the priorities come from, the gap matrix, each gap
-named and explained, the gap types, and the programmes suggested, in Swedish or English.
+summary, the programmes not counted and the warnings (in a reader's words; the coordinator's
+precise messages go to the run summary through
+:func:`ctc_helpers.phases.gaps.gaps.gap_summary`), where the priorities come from, the gap
+matrix, each gap named and explained, the gap types, and the programmes suggested, in Swedish or
+English.
 
 The analysis itself is in :mod:`ctc_helpers.phases.gaps`; its charts are in
 :mod:`ctc_helpers.plots.gaps`.
@@ -22,13 +25,13 @@ from ctc_helpers.config.programme_bank import ProgrammeBank
 from ctc_helpers.i18n import check_language, t
 from ctc_helpers.phases.gaps.inventory import Inventory
 from ctc_helpers.views.escape import markdown_text
-from ctc_helpers.views.numbers import format_pct
+from ctc_helpers.views.numbers import format_count, format_pct
 from ctc_helpers.views.tables import DisplayTable, display_table
 from ctc_helpers.vocab import CITY
 
 __all__ = [
     "inventory_summary",
-    "problems_table",
+    "set_aside_notes",
     "warning_notes",
     "priorities_note",
     "matrix_table",
@@ -55,33 +58,81 @@ def inventory_summary(inventory: Inventory, lang: str | None = None) -> Markdown
     )
 
 
-def problems_table(inventory: Inventory, lang: str | None = None) -> DisplayTable | None:
-    """The rejected rows' problems as a table, or None when there are none."""
-    if inventory.problems.empty:
-        return None
+def set_aside_notes(
+    inventory: Inventory, lang: str | None = None, *, area: str = CITY
+) -> HTML | None:
+    """The inventory rows that are not counted, in a reader's words (the programme as written,
+    never the file, row or column: those are in the coordinator's run summary); the city report
+    lists every row, an area's report the rows of that area. None when there are none."""
     lang = check_language(lang)
-    frame = inventory.problems.rename(
-        columns={c: t(f"res_col_{c}", lang) for c in ("row", "column", "value", "message")}
+    problems = inventory.problems
+    problems = problems if area == CITY else problems.loc[problems["area"].eq(area)]
+    if problems.empty:
+        return None
+    items = [_set_aside_text(rows, lang) for _, rows in problems.groupby("row", sort=True)]
+    named = list(dict.fromkeys(i for i in items if i))
+    unreadable = sum(not i for i in items)
+    if unreadable:
+        named.append(t("inv_read_unreadable", lang, count=unreadable))
+    return _framed(t("inv_read_set_aside_title", lang), named, t("inv_read_coordinator", lang))
+
+
+def _set_aside_text(rows: pd.DataFrame, lang: str) -> str:
+    """One sentence on a rejected row ("" when not even its programme could be read)."""
+    programme = str(rows["programme"].iloc[0]).strip()
+    if not programme:
+        return ""
+    kinds = set(rows["kind"])
+    key = (
+        "inv_read_not_in_bank"
+        if "inv_unknown_bank_id" in kinds
+        else "inv_read_duplicate"
+        if kinds == {"inv_duplicate_row"}
+        else "inv_read_incomplete"
     )
-    return display_table(frame, lang=lang)
+    return t(key, lang, programme=programme)
 
 
 def warning_notes(
     inventory: Inventory, lang: str | None = None, *, area: str = CITY
 ) -> HTML | None:
     """The inventory's warnings for ``area`` (all for ``"all"``) as a framed list, flagged
-    programmes first; None when there are none."""
+    programmes first, in a reader's words (no file, row or column: the precise messages are in
+    the coordinator's run summary); None when there are none."""
+    lang = check_language(lang)
     notes = inventory.warnings
     notes = notes if area == CITY else notes.loc[notes["area"].eq(area)]
     if notes.empty:
         return None
     order = notes["kind"].isin(FLAGGED_KINDS)
     notes = pd.concat([notes.loc[order], notes.loc[~order]])
-    items = "".join(f"<li>{html.escape(m)}</li>" for m in notes["message"])
-    title = html.escape(t("inv_warnings_title", lang))
+    texts = [
+        _warning_text(key, details, lang)
+        for key, details in zip(notes["key"], notes["details"], strict=True)
+    ]
+    return _framed(t("inv_warnings_title", lang), texts)
+
+
+def _warning_text(key: str, details: Mapping[str, Any], lang: str) -> str:
+    values = {
+        **details,
+        **{k: format_count(details[k], lang) for k in _COUNTS if k in details},
+    }
+    text = t(key.replace("inv_warn_", "inv_read_", 1), lang, **values)
+    return f"{text} {t('inv_read_prefix_note', lang)}" if details.get("prefix") else text
+
+
+_COUNTS = ("reached", "eligible", "planned", "delivered")
+
+
+def _framed(title: str, items: list[str], footer: str = "") -> HTML:
+    """A framed, escaped list with a bold title (and an optional closing line)."""
+    listed = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+    closing = f"<p>{html.escape(footer)}</p>" if footer else ""
     return HTML(
         '<div class="ctc-warning" style="border:2px solid #D55E00;padding:0.4em 1em;'
-        f'background:#FFF4EC"><strong>{title}</strong><ul>{items}</ul></div>'
+        f'background:#FFF4EC"><strong>{html.escape(title)}</strong><ul>{listed}</ul>'
+        f"{closing}</div>"
     )
 
 

@@ -245,11 +245,6 @@ def test_internal_words_are_found() -> None:
     assert internal_words("Andel 12 % (95 % KI 8 till 15); Norra Hamnen, årskurs 9") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leftover (issue 17): report 03's inventory warnings name the inventory file,"
-    " its row and the bank_id column (phases/gaps/inventory), written for the coordinator",
-)
 @pytest.mark.parametrize("language", ["sv", "en"])
 def test_no_internal_words_reach_a_reader(language, request) -> None:
     pages = request.getfixturevalue("pages" if language == "sv" else "english_pages")

@@ -6,11 +6,15 @@ data_schema/i18n.yaml and the programme bank, independently of the view.
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from ctc_helpers.config.inventory import GAP_TYPES, load_inventory_schema
 from ctc_helpers.i18n import t
-from ctc_helpers.phases.gaps.gaps import find_gaps
+from ctc_helpers.phases.gaps.gaps import find_gaps, gap_summary
+from ctc_helpers.phases.gaps.inventory import load_inventory
 from ctc_helpers.phases.gaps.matrix import gap_matrix
 from ctc_helpers.views.gaps import (
     explain_gaps,
@@ -19,7 +23,7 @@ from ctc_helpers.views.gaps import (
     gap_types_table,
     matrix_table,
     priorities_note,
-    problems_table,
+    set_aside_notes,
     suggestion_table,
     warning_notes,
 )
@@ -88,7 +92,7 @@ def test_display_tables(bank):
     assert empty.iloc[0, 0] == t("res_no_gaps", "en")
     assert warning_notes(demo, "sv", area="solvik") is None
     assert "Lindhöjden" in warning_notes(demo, "sv", area="lindhojden").data
-    assert problems_table(demo, "sv") is None
+    assert set_aside_notes(demo, "sv") is None
 
 
 def test_priorities_note_and_suggestions(bank):
@@ -126,3 +130,87 @@ def test_suggestions_show_the_prevention_level_and_flag_targeted_programmes(bank
     shown = table["Preventionsnivå"].tolist()
     names = {"universal": "Universell", "selective": "Selektiv", "indicated": "Indikerad"}
     assert shown == [", ".join(names[x] for x in levels[p]) for p in suggestions["programme_id"]]
+
+
+# ------------------------------------------------------- the inventory, in a reader's words
+
+READER_HEADER = (
+    "area,programme,provider,bank_id,prevention_level,setting,target_grades,targeted_factors,"
+    "participants_reached,eligible_population,sessions_planned,sessions_delivered,"
+    "evidence_rating\n"
+)
+HOSTILE = "<script>alert(1)</script> {area} Läxhjälp"
+READER_ROWS = [
+    # row 2: a bank id the bank does not know -> not counted
+    f'solvik,"{HOSTILE}",Skolan,no_such_programme,universal,school,ak7,social_skills,20,,,,\n',
+    # row 3: a rating that differs from the bank's
+    "solvik,Komet,Familjecentralen,,selective,family,ak6,family_conflict,20,,,,"
+    "blueprints_model_plus\n",
+    # row 4: reach over 100 % and more sessions held than planned
+    "solvik,Egen insats,Skolan,,universal,school,ak7,social_skills,1250,1200,10,12,\n",
+    # row 5: a harmful programme recognised by its name
+    "solvik,Studiebesök på anstalt,Polisen,,selective,community,ak8-ak9,antisocial_peers,45,,,,\n",
+    # row 6: a bad value -> not counted
+    "solvik,Trasig kurs,Skolan,,universel,school,ak7,social_skills,20,,,,\n",
+    # row 7: another area's bad row (only in the city report)
+    "centrum,Egen kurs,Skolan,,universal,school,ak7,social_skills,ca 20,,,,\n",
+]
+# what a reader must never see: file names, row and column words with numbers, column ids
+INTERNAL = re.compile(
+    r"\.csv|\b(?:rad|row|kolumn|column)\s+\d|\bbank_id\b|\b[a-z]+(?:_[a-z0-9]+)+\b"
+)
+
+
+@pytest.fixture
+def reader_inventory(bank, tmp_path):
+    path = tmp_path / "programinventering.csv"
+    path.write_text(READER_HEADER + "".join(READER_ROWS), encoding="utf-8")
+
+    def load(lang):
+        return load_inventory(path, bank=bank, areas=samples.AREAS, lang=lang, warn=False)
+
+    return load
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_inventory_notes_name_the_programme_never_the_file_row_or_column(
+    bank, reader_inventory, lang
+):
+    inventory = reader_inventory(lang)
+    assert set(inventory.problems["row"]) == {2, 6, 7}
+    area_notes = set_aside_notes(inventory, lang, area="solvik").data
+    city_notes = set_aside_notes(inventory, lang).data
+    warned = warning_notes(inventory, lang, area="solvik").data
+    for text in (area_notes, city_notes, warned):
+        assert not INTERNAL.findall(html.unescape(text)), INTERNAL.findall(html.unescape(text))
+        assert "<script>" not in text  # the programme is shown as text, never run
+    # the programme as written, escaped, in the reader's sentence
+    sentence = t("inv_read_not_in_bank", lang, programme=HOSTILE)
+    assert html.escape(sentence) in area_notes
+    assert html.escape(t("inv_read_incomplete", lang, programme="Trasig kurs")) in area_notes
+    assert "Egen kurs" not in area_notes and "Egen kurs" in city_notes  # centrum's row
+    assert html.escape(t("inv_read_coordinator", lang)) in area_notes
+    # warnings: bank rating labels, counts in the report's number format, flagged first
+    swedish_rct = bank.rating_label("swedish_rct", lang)
+    assert html.escape(swedish_rct) in warned and "Komet" in warned
+    assert ("1\u202f250" if lang == "sv" else "1,250") in warned
+    flagged = bank.programme("scared_straight")["name"]
+    assert warned.index(html.escape(flagged)) < warned.index("Komet")
+    assert html.escape(t("inv_read_prefix_note", lang)) not in warned  # matched on the alias
+
+
+def test_the_coordinator_keeps_the_exact_place(bank, reader_inventory):
+    inventory = reader_inventory("sv")
+    notes = gap_summary(samples.planted_gaps(), samples.planted_priorities(), inventory)[
+        "coordinator_notes"
+    ]
+    assert notes[0].startswith("programinventering.csv, rad 2, kolumn bank_id:")
+    assert "'no_such_programme'" in notes[0]
+    assert INTERNAL.findall(notes[0])  # the reader check would catch the coordinator's words
+    assert any(
+        n.startswith("programinventering.csv, rad 6, kolumn prevention_level") for n in notes
+    )
+    assert any("rad 7" in n and "'ca 20'" in n for n in notes)
+    differs = [n for n in notes if "blueprints_model_plus" in n]
+    assert len(differs) == 1 and differs[0].startswith("programinventering.csv, rad 3:")
+    assert len(notes) == len(inventory.problems) + len(inventory.warnings)

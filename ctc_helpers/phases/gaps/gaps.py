@@ -334,7 +334,12 @@ def _ordered(frame: pd.DataFrame, areas: list[str]) -> pd.DataFrame:
 def gap_summary(
     gaps: pd.DataFrame, priorities: pd.DataFrame, inventory: Inventory
 ) -> dict[str, Any]:
-    """The small results record of notebook 03 (counts by gap type, priorities, warnings)."""
+    """The small results record of notebook 03 (counts by gap type, priorities, warnings).
+
+    ``coordinator_notes`` holds every inventory problem and warning as the coordinator needs it
+    (file, row, column and value); ``ctc run`` prints them in its summary, since the report
+    itself says the same in a reader's words (:mod:`ctc_helpers.views.gaps`).
+    """
     return {
         "priorities": priorities.loc[:, ["area", "factor", "kind", "source"]].to_dict("records"),
         "gaps": {g: int(gaps["gap"].eq(g).sum()) for g in GAP_TYPES},
@@ -348,4 +353,8 @@ def gap_summary(
         "flagged_in_use": inventory.warnings.loc[
             inventory.warnings["kind"].isin(FLAGGED_KINDS), "programme"
         ].tolist(),
+        "coordinator_notes": [
+            *inventory.problems["message"].tolist(),
+            *inventory.warnings["message"].tolist(),
+        ],
     }

@@ -65,10 +65,14 @@ class Inventory:
         Rows that could not be used, as written in the file: ``row``, the file's columns and
         ``reasons`` (all messages of the row, joined).
     problems : pandas.DataFrame
-        One row per problem: ``row, column, value, message``.
+        One row per problem: ``row, column, value, message`` (naming the file, row and column,
+        for the coordinator), ``kind`` (the message's text key, e.g. ``inv_unknown_bank_id``),
+        ``programme`` (as written) and ``area`` (the area id, "" when it could not be read).
     warnings : pandas.DataFrame
         Rows kept but worth a look: ``row, area, programme, kind, message`` (``kind`` in
-        ``harmful, ineffective, rating_differs, reach_over_100, sessions_over_plan``).
+        ``harmful, ineffective, rating_differs, reach_over_100, sessions_over_plan``; the
+        message names the file and row, for the coordinator), ``key`` (its text key) and
+        ``details`` (the message's values without file and row, for a reader's wording).
     """
 
     programmes: pd.DataFrame
@@ -163,13 +167,26 @@ def load_inventory(
     return Inventory(
         programmes=kept,
         rejected=rejected_rows(frame, problems, headers, info),
-        problems=pd.DataFrame(problems, columns=["row", "column", "value", "message"])
-        .sort_values("row", kind="stable")
-        .reset_index(drop=True),
+        problems=_problem_table(problems, frame, parsed),
         warnings=notes,
         path=path,
         n_read=len(frame) + len(malformed),
         n_blank=int(blank.sum()) + int(info.get("blank_rows", 0)),
+    )
+
+
+def _problem_table(problems: list[dict], frame: pd.DataFrame, parsed: list[dict]) -> pd.DataFrame:
+    """The problems with the programme as written and the area id when it could be read ("")."""
+    programmes = dict(zip(frame["row"], frame["programme"], strict=True))
+    areas = {row["row"]: row.get("area") or "" for row in parsed}
+    table = pd.DataFrame(problems, columns=["row", "column", "value", "message", "kind"])
+    return (
+        table.assign(
+            programme=[programmes.get(r, "") for r in table["row"]],
+            area=[areas.get(r, "") for r in table["row"]],
+        )
+        .sort_values("row", kind="stable")
+        .reset_index(drop=True)
     )
 
 
@@ -281,92 +298,75 @@ KEPT_COLUMNS = (
 
 
 def _inventory_warnings(kept: pd.DataFrame, checker: RowChecker) -> pd.DataFrame:
+    """One row per warning: ``message`` names the file and row (for the coordinator); ``key``
+    and ``details`` let a report say the same in a reader's words (``views.gaps``)."""
     rows = []
-    lang, bank = checker.lang, checker.bank
     for record in kept.to_dict("records"):
-        base = {"row": record["row"], "area": record["area"], "programme": record["programme"]}
-        where = {
-            "file": checker.file,
-            "row": record["row"],
+        where = {"file": checker.file, "row": record["row"]}
+        named = {
             "programme": record["programme"],
             "area": checker.area_names.get(record["area"], record["area"]),
         }
-        if record["flagged"]:
+        for kind, key, values in _warnings_of(record, checker):
+            details = {**named, **values}
+            message = t(key, checker.lang, **where, **details)
+            if details.get("prefix"):
+                message = f"{message} {t('inv_warn_prefix_note', checker.lang)}"
             rows.append(
                 {
-                    **base,
-                    "kind": "harmful" if record["effect"] == "harmful" else "ineffective",
-                    "message": _flag_message(record, bank, lang, where),
+                    "row": record["row"],
+                    "area": record["area"],
+                    "programme": record["programme"],
+                    "kind": kind,
+                    "message": message,
+                    "key": key,
+                    "details": details,
                 }
             )
-        if record["rating_from"] == "bank" and record["given_rating"] not in (
-            "",
-            record["evidence_rating"],
-        ):
-            rows.append(
-                {
-                    **base,
-                    "kind": "rating_differs",
-                    "message": t(
-                        "inv_warn_rating_differs",
-                        lang,
-                        **where,
-                        given=record["given_rating"],
-                        bank_rating=record["evidence_rating"],
-                        bank_name=bank.programme(record["bank_id"])["name"],
-                    ),
-                }
-            )
-        reached, eligible = record["participants_reached"], record["eligible_population"]
-        if pd.notna(reached) and pd.notna(eligible) and reached > eligible:
-            rows.append(
-                {
-                    **base,
-                    "kind": "reach_over_100",
-                    "message": t(
-                        "inv_warn_reach_over",
-                        lang,
-                        **where,
-                        reached=int(reached),
-                        eligible=int(eligible),
-                    ),
-                }
-            )
-        planned, delivered = record["sessions_planned"], record["sessions_delivered"]
-        if pd.notna(planned) and pd.notna(delivered) and delivered > planned:
-            rows.append(
-                {
-                    **base,
-                    "kind": "sessions_over_plan",
-                    "message": t(
-                        "inv_warn_sessions",
-                        lang,
-                        **where,
-                        planned=int(planned),
-                        delivered=int(delivered),
-                    ),
-                }
-            )
-    return pd.DataFrame(rows, columns=["row", "area", "programme", "kind", "message"])
+    return pd.DataFrame(rows, columns=[*WARNING_COLUMNS])
 
 
-def _flag_message(record: dict, bank: ProgrammeBank, lang: str, where: dict) -> str:
+WARNING_COLUMNS = ("row", "area", "programme", "kind", "message", "key", "details")
+
+
+def _warnings_of(record: dict, checker: RowChecker) -> list[tuple[str, str, dict]]:
+    """``(kind, text key, values)`` of every warning about one kept row."""
+    found = []
+    if record["flagged"]:
+        found.append(_flag_warning(record, checker.bank, checker.lang))
+    given, used = record["given_rating"], record["evidence_rating"]
+    if record["rating_from"] == "bank" and given not in ("", used):
+        bank, lang = checker.bank, checker.lang
+        values = {
+            "given": given,
+            "bank_rating": used,
+            "bank_name": bank.programme(record["bank_id"])["name"],
+            "given_label": bank.rating_label(given, lang),
+            "bank_label": bank.rating_label(used, lang),
+        }
+        found.append(("rating_differs", "inv_warn_rating_differs", values))
+    reached, eligible = record["participants_reached"], record["eligible_population"]
+    if pd.notna(reached) and pd.notna(eligible) and reached > eligible:
+        values = {"reached": int(reached), "eligible": int(eligible)}
+        found.append(("reach_over_100", "inv_warn_reach_over", values))
+    planned, delivered = record["sessions_planned"], record["sessions_delivered"]
+    if pd.notna(planned) and pd.notna(delivered) and delivered > planned:
+        values = {"planned": int(planned), "delivered": int(delivered)}
+        found.append(("sessions_over_plan", "inv_warn_sessions", values))
+    return found
+
+
+def _flag_warning(record: dict, bank: ProgrammeBank, lang: str) -> tuple[str, str, dict]:
     if record["bank_id"]:
         entry = bank.programme(record["bank_id"])
         kind = "harmful" if entry["effect"] == "harmful" else "ineffective"
-        text = t(
-            f"inv_warn_{kind}",
-            lang,
-            **where,
-            bank_name=entry["name"],
-            evidence=entry[f"effect_evidence_{lang}"],
-            source=entry["effect_source"],
-        )
-        note = t("inv_warn_prefix_note", lang) if record["bank_match"] == "prefix" else ""
-        return f"{text} {note}".strip()
-    return t(
-        "inv_warn_rated_flagged",
-        lang,
-        **where,
-        rating=bank.rating_label(record["evidence_rating"], lang),
-    )
+        values = {
+            "bank_name": entry["name"],
+            "evidence": entry[f"effect_evidence_{lang}"],
+            "source": entry["effect_source"],
+            "prefix": record["bank_match"] == "prefix",
+        }
+        return kind, f"inv_warn_{kind}", values
+    kind = "harmful" if record["effect"] == "harmful" else "ineffective"
+    rating = bank.rating_label(record["evidence_rating"], lang)
+    return kind, "inv_warn_rated_flagged", {"rating": rating}

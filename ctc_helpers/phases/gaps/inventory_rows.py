@@ -174,7 +174,7 @@ def _problem(row: int, column: str, value: str, problem: _CellProblem, checker: 
     shown = header if normalise(header) == normalise(column) else f"{header} ({column})"
     where = t("inv_where", checker.lang, file=checker.file, row=row, column=shown)
     message = t(problem.key, checker.lang, where=where, value=value, **problem.values)
-    return {"row": row, "column": column, "value": value, "message": message}
+    return {"row": row, "column": column, "value": value, "message": message, "kind": problem.key}
 
 
 def _check_area(value: str, checker: RowChecker) -> str:
@@ -314,7 +314,7 @@ def malformed_problems(info: dict, file: str, lang: str) -> list[dict]:
     return [
         {"row": int(m["row"]), "column": "", "value": str(m.get("text", "")),
          "message": t("inv_malformed_row", lang, file=file, row=m["row"], values=m["values"],
-                      expected=m["expected"])}
+                      expected=m["expected"]), "kind": "inv_malformed_row"}
         for m in info.get("malformed_rows", [])
     ]  # fmt: skip
 
