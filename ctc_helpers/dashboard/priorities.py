@@ -30,7 +30,6 @@ from ctc_helpers.dashboard.markup import (
 from ctc_helpers.dashboard.settings import VIEWS
 from ctc_helpers.dashboard.widgets import (
     CHART_WIDTH,
-    FRAMES_CACHE,
     PARTS_CACHE,
     Panel,
     apply_parts,
@@ -40,13 +39,10 @@ from ctc_helpers.dashboard.widgets import (
     tagged,
     wire_view,
 )
-from ctc_helpers.dashboard.worksheet import worksheet_box
+from ctc_helpers.dashboard.worksheet import ranked_factors, worksheet_box
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
-from ctc_helpers.phases.links import ranking_inputs
-from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.plots.profile import plot_prioritization
-from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.views.labels import area_name
 from ctc_helpers.views.prioritization import (
     behaviour_table,
@@ -58,35 +54,7 @@ from ctc_helpers.views.prioritization import (
 from ctc_helpers.views.report import section
 from ctc_helpers.views.tables import DisplayTable
 
-__all__ = ["prioritization_view", "priorities_parts", "ranked_factors"]
-
-
-def ranked_factors(data: DashboardData, area: str, choices: Any = None) -> tuple[Any, tuple]:
-    """The area's ranked factors as report 02 ranks them, and the priority behaviours used.
-
-    The behaviours are the team's (``priority_behaviours`` of ``choices``), else the run file's
-    default (the published link table's); the research links and the published local links
-    count in the ranking and in every reason (:func:`ctc_helpers.phases.links.ranking_inputs`).
-    Cached per kernel, folder, area, wave and behaviours named by the team.
-
-    Returns
-    -------
-    tuple
-        ``(ranked, behaviours)``: the frame of ``rank_factors`` and the behaviour ids.
-    """
-    published = data.published
-    own = tuple(getattr(choices, "priority_behaviours", ()) or ())
-
-    def compute() -> tuple[Any, tuple]:
-        evidence = ranking_inputs(published, choices)
-        ranked = rank_factors(
-            published.aggregates, published.comparisons, area=area, wave=data.wave,
-            previous_wave=previous_wave_of(published.aggregates, data.wave), **evidence,
-        )  # fmt: skip
-        return ranked, tuple(evidence["behaviours"])
-
-    key = ("ranked", str(published.path), area, data.wave, own)
-    return remember(FRAMES_CACHE, key, compute)
+__all__ = ["prioritization_view", "priorities_parts"]
 
 
 def _priorities_png(data: DashboardData, ranked: Any, *, key: tuple, lang: str) -> dict[str, bytes]:

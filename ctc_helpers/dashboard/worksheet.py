@@ -6,6 +6,10 @@ that module's own loader (:func:`~ctc_helpers.config.priorities.load_team_choice
 a temporary folder that is removed at once) and offered as a download link holding the content;
 nothing is written beside the data. The coordinator saves it as
 ``<data dir>/priorities/<area_id>.yaml``.
+
+The factors, their order and the suggestion ticked at first come from :func:`ranked_factors`,
+the ranking the Prioritering view and report 02 show: it starts from the area's priority
+problem behaviours (the team's, else the run file's default).
 """
 
 from __future__ import annotations
@@ -28,12 +32,19 @@ from ctc_helpers.dashboard.markup import escape, heading_html, notice_html
 from ctc_helpers.dashboard.widgets import FRAMES_CACHE, remember, tagged
 from ctc_helpers.errors import CTCError
 from ctc_helpers.i18n import check_language, t
+from ctc_helpers.phases.links import ranking_inputs
 from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.publish.read import previous_wave_of
 from ctc_helpers.views.labels import measure_labels
 from ctc_helpers.vocab import CITY, FACTOR_KINDS
 
-__all__ = ["priorities_yaml", "check_priorities", "worksheet_link_html", "worksheet_box"]
+__all__ = [
+    "priorities_yaml",
+    "check_priorities",
+    "ranked_factors",
+    "worksheet_link_html",
+    "worksheet_box",
+]
 
 YAML_MIME = "application/x-yaml"
 
@@ -96,37 +107,55 @@ def worksheet_link_html(text: str, *, area: str, lang: str) -> str:
     )
 
 
-def _ranked(data: DashboardData, area: str) -> pd.DataFrame:
+def ranked_factors(data: DashboardData, area: str, choices: Any = None) -> tuple[Any, tuple]:
+    """The area's ranked factors as report 02 ranks them, and the priority behaviours used
+    (the Prioritering view's tables and chart, and this worksheet's ticks and marks).
+
+    The behaviours are the team's (``priority_behaviours`` of ``choices``), else the run file's
+    default (the published link table's); the research links and the published local links
+    count in the ranking and in every reason (:func:`ctc_helpers.phases.links.ranking_inputs`).
+    Cached per kernel, folder, area, wave and behaviours named by the team.
+
+    Returns
+    -------
+    tuple
+        ``(ranked, behaviours)``: the frame of ``rank_factors`` and the behaviour ids.
+    """
     published = data.published
-    previous = previous_wave_of(published.aggregates, data.wave)
-    return remember(
-        FRAMES_CACHE,
-        ("worksheet_ranked", str(published.path), area, data.wave),
-        lambda: rank_factors(published.aggregates, published.comparisons, area=area,
-                             wave=data.wave, previous_wave=previous),
-    )  # fmt: skip
+    own = tuple(getattr(choices, "priority_behaviours", ()) or ())
+
+    def compute() -> tuple[Any, tuple]:
+        evidence = ranking_inputs(published, choices)
+        ranked = rank_factors(
+            published.aggregates, published.comparisons, area=area, wave=data.wave,
+            previous_wave=previous_wave_of(published.aggregates, data.wave), **evidence,
+        )  # fmt: skip
+        return ranked, tuple(evidence["behaviours"])
+
+    key = ("ranked", str(published.path), area, data.wave, own)
+    return remember(FRAMES_CACHE, key, compute)
 
 
-def _start(data: DashboardData, area: str, ranked: pd.DataFrame) -> set[str]:
-    """Ticked at first: the team's recorded choice when its file is valid, else the
-    suggestion."""
+def _team_choices(data: DashboardData, area: str) -> Any:
+    """The team's recorded choice, or None (no file, or a file that is not valid: the view
+    above says what is wrong with it)."""
     try:
-        choices = load_team_choices(
+        return load_team_choices(
             data.data_dir / "priorities", area, factors=data.published.measures
         )
     except CTCError:
-        choices = None
-    if choices is not None:
-        return set(choices.factors)
-    return set(ranked.loc[ranked["suggested"], "factor"])
+        return None
 
 
 def _boxes(
     data: DashboardData, area: str, lang: str
 ) -> dict[str, list[tuple[str, widgets.Checkbox]]]:
-    ranked = _ranked(data, area)
+    choices = _team_choices(data, area)
+    ranked, _ = ranked_factors(data, area, choices)
     labels = measure_labels(data.published.measures, lang)
-    ticked = _start(data, area, ranked)
+    # ticked at first: the team's recorded choice when its file is valid, else the suggestion
+    suggested = set(ranked.loc[ranked["suggested"], "factor"])
+    ticked = set(choices.factors) if choices is not None else suggested
     marker = t("dash_worksheet_suggested", lang)
     boxes: dict[str, list[tuple[str, widgets.Checkbox]]] = {}
     for kind in FACTOR_KINDS:

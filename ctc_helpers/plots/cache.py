@@ -126,7 +126,7 @@ CHARTS: dict[str, ChartSpec] = {
         "01_survey_analysis", (10, 6), "draw_areas_protective", needs="factors"
     ),
     "priorities": ChartSpec(
-        "02_factor_prioritization", (9, 11), "draw_priorities", needs="factors"
+        "02_factor_prioritization", (9, 11), "draw_priorities", ("priorities_dir",), "factors"
     ),
     "gap_city_view": ChartSpec(
         "03_gap_analysis", (9, 6), "draw_gap_city_view", _GAP_INPUTS, needs="factors"

@@ -17,6 +17,7 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from ctc_helpers.config.goal_chain import load_area_goal_chain
+from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.phases.followup.goal_progress import (
     evaluate_goals,
     focus_measures,
@@ -25,6 +26,7 @@ from ctc_helpers.phases.followup.goal_progress import (
 from ctc_helpers.phases.followup.trends import trend_table
 from ctc_helpers.phases.gaps.inputs import GapInputs, load_gap_inputs
 from ctc_helpers.phases.gaps.matrix import city_view, gap_matrix, report_areas
+from ctc_helpers.phases.links import ranking_inputs
 from ctc_helpers.phases.prioritization import rank_factors
 from ctc_helpers.plots.followup import plot_trends
 from ctc_helpers.plots.gaps import city_view_figsize, plot_city_view, plot_reach
@@ -118,9 +120,19 @@ def _areas(pub: Published, ax: Axes, *, kind: str, area: str, wave: int, lang: s
     )
 
 
-def draw_priorities(pub: Published, ax: Axes, *, area: str, wave: int, lang: str) -> Axes:
-    """How much worse than the city each factor is, the suggested ones highlighted."""
-    ranked = rank_factors(pub.aggregates, pub.comparisons, area=area, wave=wave)
+def draw_priorities(
+    pub: Published, ax: Axes, *, area: str, wave: int, lang: str, priorities_dir: str
+) -> Axes:
+    """How much worse than the city each factor is, the suggested ones highlighted.
+
+    Ranked as report 02's tables rank them: from the same priority problem behaviours (the
+    team's, in ``<priorities_dir>/<area>.yaml``, else the run file's default published with the
+    links), research links and local links (:func:`ctc_helpers.phases.links.ranking_inputs`).
+    """
+    choices = load_team_choices(priorities_dir, area, factors=pub.measures)
+    ranked = rank_factors(
+        pub.aggregates, pub.comparisons, area=area, wave=wave, **ranking_inputs(pub, choices)
+    )
     return plot_prioritization(ranked, measures=pub.measures, ax=ax, lang=lang)
 
 

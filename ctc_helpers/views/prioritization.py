@@ -29,6 +29,7 @@ from ctc_helpers.views.tables import (
 from ctc_helpers.vocab import CITY, TOTAL
 
 __all__ = [
+    "behaviour_levels",
     "behaviour_table",
     "explain_reasons",
     "priority_note",
@@ -126,32 +127,71 @@ def behaviour_table(
     lang = check_language(lang)
     if not behaviours:
         return Markdown(t("report_priority_behaviours_none", lang))
-    aggregates, comparisons = published.aggregates, published.comparisons
+    comparisons = published.comparisons
     labels = measure_labels(published.measures, lang)
-    total = aggregates["grade"].eq(TOTAL) & aggregates["sex"].eq(TOTAL)
-    here = aggregates[total & aggregates["wave"].eq(wave)].set_index(["area", "measure"])
+    levels = behaviour_levels(published, area=area, wave=wave, behaviours=behaviours)
     versus = comparisons[
         comparisons["area"].eq(area) & comparisons["wave"].eq(wave)
         & comparisons["grade"].eq(TOTAL) & comparisons["sex"].eq(TOTAL)
     ].set_index(["comparison", "measure"])  # fmt: skip
+    marker = t("suppressed_marker", lang)
     rows = []
-    for behaviour in behaviours:
-        mine = here.loc[(area, behaviour)] if (area, behaviour) in here.index else None
-        hidden = mine is None or bool(mine["suppressed"])
-        city = here.loc[(CITY, behaviour), "pct"] if (CITY, behaviour) in here.index else None
+    for level in levels.itertuples(index=False):
+        behaviour = level.behaviour
         rows.append(
             {
                 column_label("measure", lang): labels.get(behaviour, behaviour),
-                column_label("share_behaviour", lang): t("suppressed_marker", lang)
-                if hidden
-                else format_pct(mine["pct"], lang),
-                t("city", lang): format_pct(city, lang),
+                column_label("share_behaviour", lang): marker
+                if level.status != "shown"
+                else format_pct(level.pct, lang),
+                t("city", lang): marker
+                if level.status_city == "hidden"
+                else format_pct(level.pct_city, lang),
                 column_label("diff_interval", lang): _verdict(versus, "city", behaviour, lang),
                 column_label("trend", lang): _verdict(versus, "previous_wave", behaviour, lang),
             }
         )
     notes = (t("report_note_interval", lang),)
     return display_table(pd.DataFrame(rows), lang=lang, min_cell=published.min_cell, notes=notes)
+
+
+def behaviour_levels(
+    published: Any, *, area: str, wave: int, behaviours: tuple[str, ...] | list[str]
+) -> pd.DataFrame:
+    """The published share of each priority behaviour in the area and in the whole city (all
+    grades, both sexes), as the behaviour table and report 02's key findings show it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per behaviour, in the given order: ``behaviour``, ``pct`` and ``pct_city``
+        (0..1; NaN unless shown), ``status`` and ``status_city`` (``"shown"``; ``"hidden"``:
+        suppressed, whatever number the row holds; ``"missing"``: not published).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> rows = pd.DataFrame({"wave": 2025, "grade": "all", "sex": "all",
+    ...                      "area": ["norr", "all"], "measure": "truancy",
+    ...                      "pct": [0.8642, 0.09], "suppressed": [True, False]})
+    >>> behaviour_levels(SimpleNamespace(aggregates=rows), area="norr", wave=2025,
+    ...                  behaviours=["truancy"]).to_dict("records")
+    [{'behaviour': 'truancy', 'pct': nan, 'status': 'hidden', 'pct_city': 0.09, 'status_city': 'shown'}]
+    """
+    aggregates = published.aggregates
+    total = aggregates["grade"].eq(TOTAL) & aggregates["sex"].eq(TOTAL)
+    here = aggregates[total & aggregates["wave"].eq(wave)].set_index(["area", "measure"])
+    records = []
+    for behaviour in behaviours:
+        record: dict[str, Any] = {"behaviour": behaviour}
+        for where, suffix in ((area, ""), (CITY, "_city")):
+            row = here.loc[(where, behaviour)] if (where, behaviour) in here.index else None
+            status = "missing" if row is None else "hidden" if bool(row["suppressed"]) else "shown"
+            pct = float(row["pct"]) if status == "shown" else float("nan")
+            record.update({f"pct{suffix}": pct, f"status{suffix}": status})
+        records.append(record)
+    columns = ["behaviour", "pct", "status", "pct_city", "status_city"]
+    return pd.DataFrame(records, columns=columns)
 
 
 def _verdict(versus: pd.DataFrame, comparison: str, behaviour: str, lang: str) -> str:

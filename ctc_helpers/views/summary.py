@@ -5,7 +5,9 @@ the same frames as the tables further down, then links to the sections. One func
 
 - :func:`profile_summary` (report 01): risk factors clearly more common and protective factors
   clearly weaker than in the rest of the city, and what changed clearly since the previous wave;
-- :func:`priorities_summary` (report 02): the suggested factors and the team's recorded choice;
+- :func:`priorities_summary` (report 02): the priority problem behaviours the ranking starts from
+  (shares here and in the city, named by the team or the run's default), the suggested factors
+  and the team's recorded choice;
 - :func:`gaps_summary` (report 03): the number of gaps, prioritised factors without a programme,
   gaps with a tested programme suggested;
 - :func:`followup_summary` (report 04): what changed clearly since the previous wave and the goals
@@ -30,6 +32,7 @@ from ctc_helpers.views.frames import profile_frame
 from ctc_helpers.views.goal_chain import goal_name
 from ctc_helpers.views.labels import measure_labels
 from ctc_helpers.views.numbers import format_pct
+from ctc_helpers.views.prioritization import behaviour_levels
 from ctc_helpers.vocab import CITY, FACTOR_KINDS
 
 __all__ = [
@@ -59,7 +62,14 @@ PROFILE_SECTIONS = (
     "areas",
     "methods",
 )
-PRIORITIES_SECTIONS = ("worksheet", "ranking_risk", "ranking_protective", "prio_chart", "choice")
+PRIORITIES_SECTIONS = (
+    "priority_behaviours",
+    "worksheet",
+    "ranking_risk",
+    "ranking_protective",
+    "prio_chart",
+    "choice",
+)
 
 
 def contents(keys: Sequence[str], lang: str | None = None, **values: object) -> HTML:
@@ -199,12 +209,27 @@ def _previous_wave(published: Published, *, area: str, wave: int) -> int | None:
 
 
 def priorities_summary(
-    ranked: pd.DataFrame, choices, measures: pd.DataFrame, *, lang: str | None = None
+    ranked: pd.DataFrame,
+    choices,
+    published: Published,
+    *,
+    area: str,
+    wave: int,
+    behaviours: Sequence[str] = (),
+    lang: str | None = None,
 ) -> HTML:
-    """ "Det viktigaste" of report 02: the suggested factors by kind and the team's choice."""
+    """ "Det viktigaste" of report 02: first the priority problem behaviours the ranking starts
+    from (their shares here and in the city, and whether the team chose them or they are the
+    run's default), then the suggested factors by kind and the team's choice.
+
+    ``ranked`` is ``rank_factors`` run with ``behaviours`` (report 02 passes the
+    ``behaviours`` of :func:`ctc_helpers.phases.links.ranking_inputs`); a share that is
+    suppressed is said not to be shown, never given as a number.
+    """
     lang = check_language(lang)
-    labels = measure_labels(measures, lang)
-    sentences = []
+    labels = measure_labels(published.measures, lang)
+    sentences = [_behaviour_sentence(published, choices, area=area, wave=wave,
+                                     behaviours=behaviours, labels=labels, lang=lang)]  # fmt: skip
     for kind in FACTOR_KINDS:
         rows = ranked.loc[ranked["kind"].eq(kind) & ranked["suggested"].astype(bool)]
         named = [labels.get(f, f) for f in rows["factor"]]
@@ -217,6 +242,45 @@ def priorities_summary(
         named = [labels.get(f, f) for f in choices.factors]
         sentences.append(t("summary_team_choice", lang, items=_join(named, lang)))
     return _block(sentences, lang)
+
+
+def _behaviour_sentence(
+    published: Published,
+    choices,
+    *,
+    area: str,
+    wave: int,
+    behaviours: Sequence[str],
+    labels: dict[str, str],
+    lang: str,
+) -> str:
+    """Which problem behaviours the ranking starts from, with their published shares, and who
+    named them: the team (its own ``priority_behaviours``, as
+    :func:`ctc_helpers.phases.links.chosen_behaviours` prefers them) or the run's default."""
+    if not behaviours:
+        return t("summary_behaviours_none", lang)
+    levels = behaviour_levels(published, area=area, wave=wave, behaviours=behaviours)
+    named = []
+    for level in levels.itertuples(index=False):
+        parts = [] if area == CITY else [_share_part(level.status, level.pct, "here", lang)]
+        parts.append(_share_part(level.status_city, level.pct_city, "city", lang))
+        shown = [p for p in parts if p]
+        label = labels.get(level.behaviour, level.behaviour)
+        named.append(
+            t("summary_behaviour_level", lang, label=label, shares=", ".join(shown))
+            if shown
+            else label
+        )
+    own = tuple(getattr(choices, "priority_behaviours", ()) or ())
+    source = "team" if own else "default_city" if area == CITY else "default"
+    return t(f"summary_behaviours_{source}", lang, items=_join(named, lang))
+
+
+def _share_part(status: str, pct: float, where: str, lang: str) -> str:
+    """``"12 % här"``, ``"andelen här visas inte"`` (suppressed) or ``""`` (not published)."""
+    if status == "shown":
+        return t(f"summary_share_{where}", lang, pct=format_pct(pct, lang))
+    return t(f"summary_share_{where}_hidden", lang) if status == "hidden" else ""
 
 
 def gaps_summary(analysis, *, lang: str | None = None) -> HTML:

@@ -142,7 +142,9 @@ def test_key_follows_the_contents_of_input_files(folder: Path):
 def test_read_only_folder_draws_without_caching(folder: Path):
     os.chmod(folder, 0o555)
     try:
-        png = charts.chart_png(load_published(folder), "priorities", **REPORT)
+        png = charts.chart_png(
+            load_published(folder), "priorities", **REPORT, **_inputs("priorities", folder)
+        )
     finally:
         os.chmod(folder, 0o755)
     assert png.startswith(PNG_SIGNATURE) and not _cached(folder)
@@ -150,16 +152,19 @@ def test_read_only_folder_draws_without_caching(folder: Path):
 
 def test_unwritable_cache_draws_without_caching(folder: Path):
     (folder / charts.CACHE_DIR).write_text("a file where the cache folder should be")
-    png = charts.chart_png(load_published(folder), "priorities", **REPORT)
+    png = charts.chart_png(
+        load_published(folder), "priorities", **REPORT, **_inputs("priorities", folder)
+    )
     assert png.startswith(PNG_SIGNATURE)
 
 
 def test_render_draws_missing_charts_once_and_reports_failures(folder: Path, monkeypatch):
     follow_up = {"goal_chain_dir": "", "inventory_path": ""}
+    prio = _inputs("priorities", folder)
     reports = [
         (folder, "norra-hamnen", 2025, "sv", None, "01_survey_analysis", {}),
-        (folder, "norra-hamnen", 2025, "sv", None, "02_factor_prioritization", {}),
-        (folder, "all", 2025, "sv", None, "02_factor_prioritization", {}),
+        (folder, "norra-hamnen", 2025, "sv", None, "02_factor_prioritization", prio),
+        (folder, "all", 2025, "sv", None, "02_factor_prioritization", prio),
         (folder, "all", 2025, "sv", None, "04_follow_up", {"goal_chain_dir": ""}),
         (folder, "other", 2025, "sv", None, "05_no_charts", {}),
     ]
@@ -176,8 +181,8 @@ def test_render_draws_missing_charts_once_and_reports_failures(folder: Path, mon
     assert first["status"].tolist() == ["drawn"] * 9
     assert len(_cached(folder)) == 2 * 9  # each chart wide and narrow (for phones)
     pub = load_published(folder)
-    assert charts.chart_png(pub, "priorities", area="all", wave=2025, lang="sv") == (
-        charts.draw_png(pub, "priorities", area="all", wave=2025, lang="sv")
+    assert charts.chart_png(pub, "priorities", area="all", wave=2025, lang="sv", **prio) == (
+        charts.draw_png(pub, "priorities", area="all", wave=2025, lang="sv", **prio)
     )
     assert charts.render(tasks)["status"].tolist() == ["cached"] * 9
 
@@ -193,9 +198,10 @@ def test_render_draws_missing_charts_once_and_reports_failures(folder: Path, mon
 
 
 def test_render_in_worker_processes_gives_the_same_pictures(folder: Path):
+    prio = _inputs("priorities", folder)
     tasks = charts.tasks_for(
         [
-            (folder, a, 2025, "en", None, "02_factor_prioritization", {})
+            (folder, a, 2025, "en", None, "02_factor_prioritization", prio)
             for a in ("norra-hamnen", "all")
         ]
     )
@@ -203,8 +209,8 @@ def test_render_in_worker_processes_gives_the_same_pictures(folder: Path):
     assert result["status"].tolist() == ["drawn", "drawn"]
     pub = load_published(folder)
     for area in ("norra-hamnen", "all"):
-        cached = charts.chart_png(pub, "priorities", area=area, wave=2025, lang="en")
-        assert cached == charts.draw_png(pub, "priorities", area=area, wave=2025, lang="en")
+        cached = charts.chart_png(pub, "priorities", area=area, wave=2025, lang="en", **prio)
+        assert cached == charts.draw_png(pub, "priorities", area=area, wave=2025, lang="en", **prio)
 
 
 def test_folder_checksum_ignores_hidden_files_and_folders(tmp_path: Path):
