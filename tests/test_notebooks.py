@@ -29,7 +29,8 @@ NOTEBOOKS = (*TEMPLATES, "explore")
 # every phase template (executed by the tests of its phase), for the checks of how it reads
 PHASES = tuple(sorted(p.stem for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")))
 PARAMETERS = {
-    "01_survey_analysis": {"area", "wave", "lang", "data_dir", "min_cell", "output_dir"},
+    "01_survey_analysis": {"area", "wave", "lang", "data_dir", "min_cell", "output_dir",
+                           "readiness_file"},
     "02_factor_prioritization": {"area", "wave", "lang", "data_dir", "min_cell", "output_dir",
                                  "priorities_dir"},
     "explore": {"area", "area_b", "wave", "previous_wave", "lang", "data_dir", "scored_path"},
@@ -199,7 +200,8 @@ def _outputs(nb) -> tuple[str, int, list[str]]:
             if out.output_type == "stream":
                 (errors if out.name == "stderr" else texts).append(out.text)
             data = out.get("data", {})
-            images += "image/png" in data
+            # a chart is a <picture>: the wide PNG, and the narrow one a phone gets
+            images += "image/png" in data or str(data.get("text/html", "")).count("<picture")
             texts += [_rendered(data["text/markdown"])] if "text/markdown" in data else []
             texts += [data[k] for k in ("text/html", "text/plain") if k in data]
     return "\n".join(texts), images, errors
