@@ -18,7 +18,12 @@ from typing import Any
 import yaml
 
 from ctc_helpers.config.messages import ConfigFileError, Problem, Text
-from ctc_helpers.config.yaml_load import MAX_YAML_BYTES, YamlLimitError, load_yaml
+from ctc_helpers.config.yaml_load import (
+    MAX_YAML_BYTES,
+    YamlDuplicateKeyError,
+    YamlLimitError,
+    load_yaml,
+)
 
 __all__ = ["WHAT", "read_bytes", "parse_yaml", "read_yaml_file", "file_error"]
 
@@ -65,8 +70,8 @@ def parse_yaml(content: bytes | str, *, name: str, max_bytes: int = MAX_YAML_BYT
     Raises
     ------
     ConfigFileError
-        Not UTF-8, too large, too many alias expansions, a self-referring alias, or not valid
-        YAML (with the line and column).
+        Not UTF-8, too large, too many alias expansions, a self-referring alias, a key written
+        twice in one mapping (both lines named), or not valid YAML (with the line and column).
     """
     try:
         text = content.decode("utf-8") if isinstance(content, bytes) else content
@@ -75,6 +80,10 @@ def parse_yaml(content: bytes | str, *, name: str, max_bytes: int = MAX_YAML_BYT
         raise file_error("cfg_not_utf8", file=name, position=exc.start + 1) from None
     except YamlLimitError as exc:
         raise _limit_error(name, exc) from None
+    except YamlDuplicateKeyError as exc:
+        raise file_error(
+            "cfg_duplicate_key", file=name, line=exc.line, key=exc.key, first=exc.first_line
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise file_error(

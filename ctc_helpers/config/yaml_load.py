@@ -19,9 +19,13 @@ integer per anchor. A text without an anchor (``&`` directly followed by a name)
 that can expand and is loaded directly (one pass); any other text is scanned once more for
 events before it is composed (about 3 ms for the 37 kB programme bank).
 
+A key written twice in one mapping (two ``risk_factors:`` lines in a team's file) is refused with
+:class:`YamlDuplicateKeyError` instead of YAML's silent "the last one wins", which would drop
+what the team wrote first.
+
 The limits raise :class:`YamlLimitError`, which carries the numbers and no text: the readers of
-user files (:func:`ctc_helpers.config.files.read_yaml_file`) turn it into a Swedish or English
-:class:`~ctc_helpers.errors.ConfigError` naming the file.
+user files (:func:`ctc_helpers.config.files.read_yaml_file`) turn it and the duplicate key into a
+Swedish or English :class:`~ctc_helpers.errors.ConfigError` naming the file and the line.
 """
 
 from __future__ import annotations
@@ -31,9 +35,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["LOADER", "MAX_YAML_BYTES", "MAX_ALIAS_VALUES", "YamlLimitError", "load_yaml"]
+__all__ = [
+    "LOADER",
+    "MAX_YAML_BYTES",
+    "MAX_ALIAS_VALUES",
+    "YamlDuplicateKeyError",
+    "YamlLimitError",
+    "load_yaml",
+]
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 # An anchor is "&" and a name: a text without it ("Sundell & Andréasson") is loaded in one pass.
 _ANCHOR = re.compile(r"&[^\s,\[\]{}]")
 _ANCHOR_BYTES = re.compile(_ANCHOR.pattern.encode())
@@ -54,6 +65,42 @@ class YamlLimitError(ValueError):
         self.kind, self.amount, self.limit, self.line = kind, amount, limit, line
 
 
+class YamlDuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key stands twice in one mapping: ``key`` (as written), ``line`` (1-based) and
+    ``first_line`` where it stood first. A ``yaml.YAMLError``, so readers that report invalid
+    YAML with its line still do."""
+
+    def __init__(self, key: str, *, line: int, first_line: int, mark: Any = None) -> None:
+        super().__init__(
+            None, None, f"the key {key!r} stands twice (first on line {first_line})", mark
+        )
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The fast safe loader, refusing a key written twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:  # "<<: *defaults" may be overridden key by key
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in first:
+                    raise YamlDuplicateKeyError(
+                        str(key), line=line, first_line=first[key], mark=key_node.start_mark
+                    )
+                first[key] = line
+            except TypeError:  # an unhashable key: the base class says so
+                break
+        return super().construct_mapping(node, deep=deep)
+
+
+LOADER = _Loader
+
+
 def load_yaml(
     stream: Any, *, max_bytes: int = MAX_YAML_BYTES, max_alias_values: int = MAX_ALIAS_VALUES
 ) -> Any:
@@ -64,6 +111,8 @@ def load_yaml(
     YamlLimitError
         The text is longer than ``max_bytes`` bytes, or its aliases would add more than
         ``max_alias_values`` values (or refer to the block they are in).
+    YamlDuplicateKeyError
+        A key stands twice in one mapping.
     yaml.YAMLError
         The text is not valid YAML.
 

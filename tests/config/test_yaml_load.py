@@ -14,6 +14,7 @@ from ctc_helpers.config.messages import ConfigFileError
 from ctc_helpers.config.yaml_load import (
     MAX_ALIAS_VALUES,
     MAX_YAML_BYTES,
+    YamlDuplicateKeyError,
     YamlLimitError,
     check_aliases,
     load_yaml,
@@ -140,9 +141,29 @@ def test_syntax_encoding_and_unreadable_files(tmp_path: Path) -> None:
     )
 
 
+def test_a_key_written_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    """YAML's own rule (the last one wins) would silently drop the first list of factors."""
+    path = tmp_path / "norra-hamnen.yaml"
+    path.write_text(HEADER + "note: bra\nrisk_factors: [low_commitment]\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError) as error:
+        read_yaml_file(path, what="priorities")
+    assert error.value.text("sv").startswith(
+        "norra-hamnen.yaml, rad 6: nyckeln 'risk_factors' står två gånger i samma del av filen"
+        " (första gången på rad 4)."
+    )
+    assert "line 6: the key 'risk_factors' stands twice" in error.value.text("en")
+    with pytest.raises(YamlDuplicateKeyError) as nested:  # inside a list item, flow style too
+        load_yaml("goals:\n  - id: a\n    level: long\n  - {id: b, id: c}\n")
+    assert (nested.value.key, nested.value.line, nested.value.first_line) == ("id", 4, 4)
+    # a block merged in with "<<" may be overridden key by key; the same key in two
+    # different mappings is fine
+    merged = load_yaml("base: &b {level: long, id: x}\ngoal:\n  <<: *b\n  id: y\nother: {id: x}\n")
+    assert merged["goal"] == {"level": "long", "id": "y"} and merged["other"] == {"id": "x"}
+
+
 def test_the_shipped_files_are_within_the_limits() -> None:
     for path in sorted(SCHEMA_DIR.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         assert len(text.encode()) < MAX_YAML_BYTES / 10, path.name
         assert check_aliases(text) < MAX_ALIAS_VALUES, path.name
-        assert load_yaml(text) == yaml.safe_load(text), path.name
+        assert load_yaml(text) == yaml.safe_load(text), path.name  # and no key written twice
