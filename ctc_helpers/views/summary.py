@@ -41,6 +41,7 @@ __all__ = [
     "priorities_summary",
     "gaps_summary",
     "followup_summary",
+    "first_survey",
     "contents",
     "anchor",
 ]
@@ -169,7 +170,7 @@ def profile_summary(published: Published, *, area: str, wave: int, lang: str | N
             sentences.append(t("summary_no_city_difference", lang))
     previous = _previous_wave(published, area=area, wave=wave)
     if previous is None:
-        sentences.append(t("summary_no_previous", lang))
+        sentences.append(t(_no_previous_key(published, wave), lang))
     else:
         worse = items("worse_since", "summary_versus_previous")
         better = items("better_since", "summary_versus_previous")
@@ -193,6 +194,20 @@ _CITY_KEYS = {
     "protective_low": "protective_low",
     "risk_low": "risk_better_than_city",
 }
+
+
+def first_survey(published: Published, wave: int) -> bool:
+    """True when the published folder holds no survey before ``wave``."""
+    aggregates = published.aggregates
+    return not (
+        aggregates is not None and "wave" in aggregates and aggregates["wave"].lt(wave).any()
+    )
+
+
+def _no_previous_key(published: Published, wave: int) -> str:
+    """Why nothing is compared with an earlier survey: there is none (a first survey), or the
+    earlier ones used other cut points."""
+    return "summary_first_survey" if first_survey(published, wave) else "summary_no_previous"
 
 
 def _previous_wave(published: Published, *, area: str, wave: int) -> int | None:
@@ -307,10 +322,13 @@ def followup_summary(
     goals: pd.DataFrame,
     *,
     measures: pd.DataFrame | None = None,
+    first_survey: bool = False,
     lang: str | None = None,
 ) -> HTML:
     """ "Det viktigaste" of report 04: measures clearly better or worse since the previous wave
-    (the change tables shown, Holm-adjusted verdicts) and the goals reached or off track."""
+    (the change tables shown, Holm-adjusted verdicts) and the goals reached or off track.
+    ``first_survey`` (:func:`first_survey`): without changes, say it is the first survey rather
+    than that the earlier ones used other cut points."""
     lang = check_language(lang)
     labels = {} if measures is None else measure_labels(measures, lang)
     frame = (
@@ -320,7 +338,8 @@ def followup_summary(
     )
     sentences = []
     if frame.empty:
-        sentences.append(t("summary_no_previous", lang))
+        key = "summary_first_survey" if first_survey else "summary_no_previous"
+        sentences.append(t(key, lang))
     else:
         previous = frame.loc[frame["reference"].eq("previous")]
         wave = int(previous["reference_wave"].dropna().iloc[0])

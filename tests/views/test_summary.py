@@ -75,6 +75,23 @@ def test_profile_summary_names_the_clear_findings_in_words(pub):
     assert "Key findings" in city and "rest of the municipality" not in city
 
 
+def test_without_a_comparison_the_summary_says_why(pub):
+    """The first survey says so; a later one without a comparison names the cut points."""
+    first = summary.profile_summary(pub, area="norra-hamnen", wave=2023, lang="sv").data
+    assert summary.first_survey(pub, 2023) and not summary.first_survey(pub, 2025)
+    assert t("summary_first_survey", "sv") in first and "samma gränsvärden" not in first
+    comparisons = pub.comparisons.loc[pub.comparisons["comparison"].ne("previous_wave")]
+    other_cuts = dataclasses.replace(pub, comparisons=comparisons)
+    later = summary.profile_summary(other_cuts, area="norra-hamnen", wave=2025, lang="en").data
+    assert t("summary_no_previous", "en") in later and "first survey" not in later
+    empty = pd.DataFrame()
+    follow = summary.followup_summary([empty], empty, first_survey=True, lang="en").data
+    assert t("summary_first_survey", "en") in follow
+    assert (
+        t("summary_no_previous", "en") in summary.followup_summary([empty], empty, lang="en").data
+    )
+
+
 def test_contents_link_to_the_section_anchors():
     toc = summary.contents(["risk_profile", "methods"], "sv", name="Norra Hamnen").data
     section = report.section("risk_profile", "sv", area="norra-hamnen", name="Norra Hamnen").data
