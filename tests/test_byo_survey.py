@@ -149,6 +149,8 @@ def test_follow_up_says_what_it_cannot_do(ran):
              ("all", "norr")}  # fmt: skip
     for text in texts.values():
         assert "Det finns ingen tidigare mätning att jämföra med." in text
+        assert "Det här är den första mätningen" in text  # key findings: no cut-point talk
+        assert "samma gränsvärden" not in text
         assert (
             "Ett trendtest behöver minst tre mätningar; hittills finns bara data från 2025." in text
         )
