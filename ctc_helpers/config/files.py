@@ -30,7 +30,7 @@ __all__ = ["WHAT", "read_bytes", "parse_yaml", "read_yaml_file", "file_error"]
 # Kinds of file, for "Cannot read <the run file> ...": text keys cfg_what_<kind>.
 WHAT = (
     "run_file", "instrument", "schema", "goal_chain", "programme_bank", "programme_file",
-    "glossary", "priorities", "checklist", "implementation_plan",
+    "glossary", "priorities", "checklist", "implementation_plan", "cutpoints",
 )  # fmt: skip
 _REASONS = {FileNotFoundError: "cfg_reason_missing", PermissionError: "cfg_reason_permission",
             IsADirectoryError: "cfg_reason_folder"}  # fmt: skip

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ctc_helpers.config.files import file_error, read_yaml_file
 from ctc_helpers.config.instrument import Factor, Instrument
-from ctc_helpers.config.yaml_load import load_yaml
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.survey.scoring import (
     SCORE_PREFIX,
@@ -422,36 +422,32 @@ def load_cutpoints(path: str | Path) -> pd.DataFrame:
         version).
     """
     path = Path(path)
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"Cannot read the cut-point file {path}: {exc}") from None
+    raw, _ = read_yaml_file(path, what="cutpoints")
     rows = raw.get(_FILE_KEY) if isinstance(raw, dict) else None
     if not isinstance(rows, list) or not rows:
-        raise ConfigError(f"{path.name} must hold a non-empty list under '{_FILE_KEY}:'.")
+        raise file_error("cfg_cutpoints_empty", file=path.name, key=_FILE_KEY)
     return pd.DataFrame([_parse_row(row, i, path.name) for i, row in enumerate(rows, 1)])
 
 
 def _parse_row(row: Any, number: int, where: str) -> dict[str, Any]:
-    here = f"{where}, entry {number}"
+    here = {"file": where, "number": number}
     if not isinstance(row, dict):
-        raise ConfigError(
-            f"{here}: expected a mapping with the keys {', '.join(CUTPOINT_COLUMNS)}."
-        )
+        raise file_error("cfg_cutpoints_not_mapping", **here, keys=", ".join(CUTPOINT_COLUMNS))
     missing = [c for c in CUTPOINT_COLUMNS if c not in row]
     if missing:
-        raise ConfigError(f"{here}: the keys {', '.join(missing)} are missing.")
+        raise file_error("cfg_cutpoints_missing", **here, keys=", ".join(missing))
     parsed = {c: str(row[c]) if row[c] is not None else "" for c in CUTPOINT_COLUMNS}
     for column in ("flag_value", "high_value"):
         try:
             parsed[column] = float(row[column])
         except (TypeError, ValueError):
-            raise ConfigError(f"{here}: {column} must be a number, got {row[column]!r}.") from None
+            raise file_error(
+                "cfg_cutpoints_number", **here, column=column, got=repr(row[column])
+            ) from None
     if not parsed["version"].endswith("/" + _hash(parsed["flag_value"], parsed["high_value"])):
-        raise ConfigError(
-            f"{here} (factor {parsed['factor']!r}): the values {parsed['flag_value']:g} /"
-            f" {parsed['high_value']:g} do not match their version {parsed['version']!r}; the"
-            " numbers were changed after the version was made. Derive new cut points instead"
-            " of editing them, so that results stay traceable."
-        )
+        raise file_error(
+            "cfg_cutpoints_edited", **here, factor=repr(parsed["factor"]),
+            flag=f"{parsed['flag_value']:g}", high=f"{parsed['high_value']:g}",
+            version=repr(parsed["version"]),
+        )  # fmt: skip
     return parsed

@@ -195,34 +195,46 @@ def test_edited_numbers_are_refused(mini_instrument, tmp_path):
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     raw["cutpoints"][1]["flag_value"] = 3.0
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    with pytest.raises(ConfigError, match="entry 2 .*'perceived_availability_drugs'.*do not match"):
+    with pytest.raises(ConfigError) as error:
         load_cutpoints(path)
+    assert re.search(
+        r"entry 2 .*'perceived_availability_drugs'.*do not match", error.value.text("en")
+    )
+    assert "post 2 (faktor 'perceived_availability_drugs')" in error.value.text("sv")
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("cutpoints: []\n", "non-empty list under 'cutpoints:'"),
-        ("- a\n", "non-empty list"),
+        ("cutpoints: []\n", "should hold a list of cut points under 'cutpoints:'"),
+        ("- a\n", "should hold a list of cut points"),
         ("cutpoints:\n  - {factor: x}\n", "entry 1: the keys kind, method"),
         (
             "cutpoints:\n  - {factor: x, kind: risk, method: fixed, flag_value: high,"
             " high_value: 1, reference: '', version: v}\n",
             "flag_value must be a number, got 'high'",
         ),
-        ("cutpoints: [\n", "Cannot read the cut-point file"),
+        ("cutpoints: [\n", "cut.yaml is not valid YAML (line 2, column 1)"),
+        (
+            "cutpoints:\n  - {factor: x}\n  - {factor: y}\ncutpoints: []\n",
+            "line 4: the key 'cutpoints'",
+        ),
     ],
 )
 def test_bad_cutpoint_files(tmp_path, content, message):
     path = tmp_path / "cut.yaml"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError) as error:
         load_cutpoints(path)
+    assert message in error.value.text("en")
+    assert "cut.yaml" in error.value.text("sv") and error.value.text("sv") != error.value.text("en")
 
 
 def test_missing_cutpoint_file(tmp_path):
-    with pytest.raises(ConfigError, match="Cannot read the cut-point file"):
+    with pytest.raises(ConfigError) as error:
         load_cutpoints(tmp_path / "none.yaml")
+    assert "gränsvärdesfilen" in error.value.text("sv") and "none.yaml" in error.value.text("sv")
+    assert "the cut-point file" in error.value.text("en")
 
 
 def test_table_errors(mini_instrument):
