@@ -453,18 +453,32 @@ def _read_respondent_schema(path: str | Path | None) -> RespondentSchema:
     return _PARSED[key]
 
 
-def load_areas(path: str | Path) -> pd.DataFrame:
+def load_areas(path: str | Path, *, lang: str | None = None) -> pd.DataFrame:
     """Read and validate an area list (CSV with the columns of ``data_schema/areas.yaml``).
 
     Returns columns ``area_id, name, municipality`` (all strings), one row per area, plus the
     optional columns (``required: false``) the file has; those may be empty.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, lacks a column, has an empty required cell, a value twice in a
+        unique column or an area id with other characters than a-z, digits and hyphens (file,
+        row, column and value named, in ``lang``).
     """
     path = Path(path)
     schema, _ = read_yaml_file(SCHEMA_DIR / "areas.yaml", what="schema")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"Cannot read the area list {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            t("cfg_not_utf8", lang, file=path.name, position=exc.start + 1)
+        ) from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(
+            t("area_list_unreadable", lang, file=path.name, detail=detail)
+        ) from None
     for column in schema["columns"]:
         name = column["name"]
         required = column.get("required", True)
@@ -472,24 +486,26 @@ def load_areas(path: str | Path) -> pd.DataFrame:
             continue
         if name not in frame.columns:
             raise InputFileError(
-                f"The area list {path.name} has no column {name!r} (columns found:"
-                f" {', '.join(frame.columns)})."
-            )
+                t("area_list_column", lang, file=path.name, column=name,
+                  columns=", ".join(frame.columns))
+            )  # fmt: skip
         values = frame[name].str.strip()
         empty = values.eq("")
         if empty.any() and required:
             row = int(empty.idxmax()) + 2
-            raise InputFileError(f"{path.name}, row {row}: the column {name!r} is empty.")
+            raise InputFileError(t("area_list_empty", lang, file=path.name, row=row, column=name))
         if column.get("unique") and values.duplicated().any():
             value = values[values.duplicated()].iloc[0]
-            raise InputFileError(f"{path.name}: the value {value!r} occurs twice in {name!r}.")
+            raise InputFileError(
+                t("area_list_twice", lang, file=path.name, value=repr(value), column=name)
+            )
         if column.get("pattern"):
             bad = ~values.str.fullmatch(column["pattern"]) & ~empty
             if bad.any():
                 row = int(bad.idxmax()) + 2
                 raise InputFileError(
-                    f"{path.name}, row {row}: {name} {values[bad].iloc[0]!r} may only contain"
-                    " lower-case letters a-z, digits and hyphens."
-                )
+                    t("area_list_pattern", lang, file=path.name, row=row, column=name,
+                      value=repr(values[bad].iloc[0]))
+                )  # fmt: skip
     present = [c["name"] for c in schema["columns"] if c["name"] in frame.columns]
     return frame[present].apply(lambda s: s.str.strip())

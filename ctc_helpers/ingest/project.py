@@ -44,6 +44,7 @@ from ctc_helpers.ingest.report import IngestResult
 from ctc_helpers.phases.area_selection import load_readiness
 from ctc_helpers.phases.gaps.inventory import load_inventory
 from ctc_helpers.phases.process import load_process, process_areas
+from ctc_helpers.publish.build import read_enrolment
 from ctc_helpers.vocab import CITY
 
 __all__ = ["FACTOR_PHASES", "Finding", "check_project", "format_findings", "command_validate"]
@@ -87,6 +88,7 @@ def check_project(run_file: str | Path, *, lang: str | None = None) -> list[Find
     findings += _phase_findings(config, instrument, lang)
     findings += _parameter_findings(config, lang)
     findings += _team_findings(config, instrument, lang)
+    findings += _enrolment_findings(config, lang)
     try:
         ingested = load_survey(
             list(config.survey_files), instrument=instrument, areas=config.areas_file, lang=lang
@@ -95,6 +97,18 @@ def check_project(run_file: str | Path, *, lang: str | None = None) -> list[Find
         return [*findings, Finding("stop", _files(config), _text_of(exc, lang))]
     findings += _vocabulary_findings(config, own, ingested, lang)
     return findings + _data_findings(config, instrument, ingested, lang)
+
+
+def _enrolment_findings(config: RunConfig, lang: str) -> list[Finding]:
+    """The enrolment file, read as the prepare step reads it (a bad count stops the run)."""
+    path = config.enrolment_file
+    if not path or not Path(path).is_file():  # a missing file is named by the run file's check
+        return []
+    try:
+        read_enrolment(Path(path), lang=lang)
+    except CTCError as exc:
+        return [Finding("stop", Path(path).name, _text_of(exc, lang))]
+    return []
 
 
 def _text_of(exc: CTCError, lang: str) -> str:

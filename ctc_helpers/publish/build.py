@@ -44,7 +44,7 @@ from ctc_helpers.survey.profile import aggregate, prepare_scored
 from ctc_helpers.survey.screening import screening_log
 from ctc_helpers.vocab import CITY
 
-__all__ = ["PUBLISHED_FILES", "Prepared", "prepare", "prepare_waves"]
+__all__ = ["PUBLISHED_FILES", "Prepared", "prepare", "prepare_waves", "read_enrolment"]
 
 
 PUBLISHED_FILES = (
@@ -181,19 +181,51 @@ def _participation(scored: pd.DataFrame, schema: Any, enrolment_file: Path | Non
     return table.assign(enrolled=_enrolled(table, enrolment_file, total=total))
 
 
+def read_enrolment(path: Path, *, lang: str | None = None) -> pd.DataFrame:
+    """The enrolment file (``wave, area, school, grade, enrolled``): enrolled pupils per school
+    and grade, ``wave`` as int and ``enrolled`` as float.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or lacks a column, or a wave or a count is not a whole number
+        of at least 0 (file, row, column and value named, in ``lang``).
+    """
+    columns = ["wave", "area", "school", "grade", "enrolled"]
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(t("cfg_not_utf8", lang, file=path.name, position=exc.start + 1)) from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(t("ingest_unreadable", lang, file=path.name, detail=detail)) from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ConfigError(
+            t("enrolment_column", lang, file=path.name, column=missing[0],
+              columns=", ".join(columns))
+        )  # fmt: skip
+    frame = frame[columns].apply(lambda s: s.str.strip())
+    for column in ("wave", "enrolled"):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise ConfigError(
+                t("enrolment_value", lang, file=path.name, row=row + 2, column=column,
+                  value=repr(frame[column].iloc[row]))
+            )  # fmt: skip
+        frame[column] = numbers
+    return frame.astype({"wave": int, "enrolled": float})
+
+
 def _enrolled(table: pd.DataFrame, enrolment_file: Path | None, *, total: str) -> pd.Series:
     """Enrolled pupils of each row with ``sex == total``; NaN where any part is unknown."""
 
     keys = ["wave", "area", "school", "grade"]
     if enrolment_file is None:
         return pd.Series(float("nan"), index=table.index)
-    enrolment = pd.read_csv(enrolment_file, dtype={"area": str, "school": str, "grade": str})
-    missing = [c for c in [*keys, "enrolled"] if c not in enrolment.columns]
-    if missing:
-        raise ConfigError(
-            f"The enrolment file {enrolment_file.name} has no column {missing[0]!r} (columns"
-            f" needed: {', '.join([*keys, 'enrolled'])})."
-        )
+    enrolment = read_enrolment(enrolment_file)
     detail = table[(table[["area", "school", "grade"]] != total).all(axis=1) & (table.sex == total)]
     leaves = detail[[*keys, "n"]].merge(enrolment[[*keys, "enrolled"]], on=keys, how="left")
     # no number and nobody answered: a school outside this area or grade, i.e. zero pupils

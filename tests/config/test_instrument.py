@@ -217,13 +217,27 @@ def test_load_areas_and_its_errors(tmp_path):
     assert load_areas(good)["name"].tolist() == ["Norra Hamnen", "Söder"]
     dup = tmp_path / "dup.csv"
     dup.write_text("area_id,name,municipality\na,A,X\na,B,X\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match="'a' occurs twice in 'area_id'"):
-        load_areas(dup)
+    with pytest.raises(InputFileError, match="'a' occurs twice in the column area_id"):
+        load_areas(dup, lang="en")
+    with pytest.raises(InputFileError, match="'a' står två gånger i kolumnen area_id"):
+        load_areas(dup, lang="sv")
     bad_id = tmp_path / "bad_id.csv"
     bad_id.write_text("area_id,name,municipality\nNorra Hamnen,N,X\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match="row 2: area_id 'Norra Hamnen'"):
-        load_areas(bad_id)
+    with pytest.raises(InputFileError, match="bad_id.csv, row 2: area_id 'Norra Hamnen'"):
+        load_areas(bad_id, lang="en")
+    with pytest.raises(InputFileError, match="bad_id.csv, rad 2: area_id 'Norra Hamnen' får bara"):
+        load_areas(bad_id, lang="sv")
     missing = tmp_path / "missing.csv"
     missing.write_text("id,name\na,A\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match="no column 'area_id'"):
-        load_areas(missing)
+    with pytest.raises(InputFileError, match="no column area_id"):
+        load_areas(missing, lang="en")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("area_id,name,municipality\na,,X\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="empty.csv, rad 2: kolumnen name är tom"):
+        load_areas(empty, lang="sv")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("area_id,name,municipality\nasmyra,Åsmyra,X\n".encode("latin-1"))
+    with pytest.raises(InputFileError, match="latin1.csv är inte UTF-8-text"):
+        load_areas(latin1, lang="sv")
+    with pytest.raises(InputFileError, match="The area list nowhere.csv cannot be read"):
+        load_areas(tmp_path / "nowhere.csv", lang="en")

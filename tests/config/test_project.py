@@ -90,11 +90,28 @@ def _baseline_project(tmp_path):
     return run
 
 
+def _enrolment_project(tmp_path):
+    """An enrolment file whose row 3 gives 'ca 40' pupils (the prepare step counts them)."""
+    run_file = _example_project(
+        tmp_path,
+        run_text=lambda r: r.replace(
+            "  areas: areas.csv", "  areas: areas.csv\n  enrolment: enrolment.csv"
+        ),
+    )
+    (run_file.parent / "enrolment.csv").write_text(
+        "wave,area,school,grade,enrolled\n2025,norr,Norra skolan,ak7,38\n"
+        "2025,norr,Norra skolan,ak9,ca 40\n",
+        encoding="utf-8",
+    )
+    return run_file
+
+
 BROKEN = {
     "wave_absent": lambda tmp: _example_project(
         tmp, run_text=lambda r: r.replace("waves: latest", "waves: [2021]")
     ),
     "baseline_absent": _baseline_project,
+    "enrolment_bad": _enrolment_project,
 }
 
 # --------------------------------------------------------------------------------------------
@@ -223,6 +240,8 @@ def test_validate_stops_on_what_stops_the_run(tmp_path, case, capsys):
     assert "STOPS" in out
     if case == "baseline_absent":
         assert "baseline wave [2021]" in out and "[2025]" in out
+    if case == "enrolment_bad":
+        assert "enrolment.csv, row 3, column enrolled: 'ca 40' is not a whole number" in out
 
 
 @pytest.mark.slow
