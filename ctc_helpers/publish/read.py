@@ -45,6 +45,7 @@ import pandas as pd
 
 from ctc_helpers.config.instrument import RespondentSchema, load_respondent_schema
 from ctc_helpers.errors import InputFileError
+from ctc_helpers.i18n import t
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.vocab import CITY, TOTAL
 
@@ -232,16 +233,10 @@ def load_published(data_dir: str | Path, *, min_cell: int | None = None) -> Publ
 def _resolve_dir(data_dir: str | Path) -> Path:
     path = resolve_path(data_dir)
     if not path.is_dir():
-        raise InputFileError(
-            f"The published folder {data_dir} does not exist. It is written by `ctc run`"
-            " (make run); give data_dir as reports/<wave>/data."
-        )
+        raise InputFileError(t("published_missing", None, path=data_dir))
     missing = [name for name in PUBLISHED_FILES.values() if not (path / name).is_file()]
     if missing:
-        raise InputFileError(
-            f"The published folder {path} lacks {', '.join(missing)}. Run `ctc run` again to"
-            " write the whole folder."
-        )
+        raise InputFileError(t("published_incomplete", None, path=path, files=", ".join(missing)))
     return path
 
 
@@ -250,9 +245,9 @@ def _read_run_info(path: Path) -> dict[str, Any]:
     try:
         info = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputFileError(f"Cannot read {file}: {exc}") from None
+        raise InputFileError(t("published_unreadable", None, file=file, detail=exc)) from None
     if not isinstance(info, dict):
-        raise InputFileError(f"{file} must hold a JSON object (keys and values).")
+        raise InputFileError(t("published_unreadable", None, file=file, detail="not a JSON object"))
     return info
 
 
@@ -274,13 +269,13 @@ def _read_frame(path: Path, name: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"Cannot read {file}: {exc}") from None
+        raise InputFileError(t("published_unreadable", None, file=file, detail=exc)) from None
     missing = [c for c in REQUIRED_COLUMNS[name] if c not in frame.columns]
     if missing:
         raise InputFileError(
-            f"{file.name} has no column {', '.join(repr(c) for c in missing)} (columns found:"
-            f" {', '.join(map(str, frame.columns))}). Run `ctc run` again with this version."
-        )
+            t("published_old", None, file=file.name, columns=", ".join(missing),
+              found=", ".join(map(str, frame.columns)))
+        )  # fmt: skip
     return _typed(frame)
 
 
@@ -323,9 +318,9 @@ def _normalise_measures(measures: pd.DataFrame, path: Path) -> pd.DataFrame:
     missing = [c for c in ("label_sv", "label_en") if c not in measures.columns]
     if missing:
         raise InputFileError(
-            f"{path / PUBLISHED_FILES['measures']} has no labels {', '.join(missing)} (columns"
-            f" found: {', '.join(measures.columns)})."
-        )
+            t("published_old", None, file=PUBLISHED_FILES["measures"], columns=", ".join(missing),
+              found=", ".join(measures.columns))
+        )  # fmt: skip
     order = measures["order"] if "order" in measures.columns else range(len(measures))
     group = measures["group"] if "group" in measures.columns else measures["domain"]
     return measures.assign(order=order, group=group.fillna("").astype(str)).reset_index(drop=True)

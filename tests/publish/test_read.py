@@ -59,7 +59,10 @@ def test_min_cell_below_the_published_minimum_is_refused(fake):
         published.load_published(fake.path, min_cell="10")
 
 
-def test_missing_folder_file_and_column(tmp_path, fake):
+def test_missing_folder_file_and_column(tmp_path, fake, monkeypatch):
+    with pytest.raises(InputFileError, match="nowhere finns inte. Den skrivs av ctc run"):
+        published.load_published(tmp_path / "nowhere")  # Swedish unless CTC_LANG says otherwise
+    monkeypatch.setenv("CTC_LANG", "en")
     with pytest.raises(InputFileError, match="nowhere does not exist.*ctc run"):
         published.load_published(tmp_path / "nowhere")
     broken = write_fake_published(tmp_path / "broken")
@@ -70,10 +73,14 @@ def test_missing_folder_file_and_column(tmp_path, fake):
     pd.read_parquet(other.path / "comparisons.parquet").drop(columns="change").to_parquet(
         other.path / "comparisons.parquet"
     )
-    with pytest.raises(InputFileError, match="comparisons.parquet has no column 'change'"):
+    with pytest.raises(
+        InputFileError, match="comparisons.parquet of the published folder has no change"
+    ):
         published.load_published(other.path)
     (other.path / "run_info.json").write_text("[1, 2]", encoding="utf-8")
-    with pytest.raises(InputFileError, match="must hold a JSON object"):
+    with pytest.raises(
+        InputFileError, match="run_info.json of the published folder cannot be read"
+    ):
         published.load_published(other.path)
 
 
