@@ -48,6 +48,7 @@ import pandas as pd
 
 from ctc_helpers.config.factor_links import load_factor_links
 from ctc_helpers.errors import ConfigError
+from ctc_helpers.i18n import t
 from ctc_helpers.stats.distributions import z_value
 from ctc_helpers.stats.intervals import wilson_ci
 from ctc_helpers.vocab import CITY, FACTOR_KINDS, OUTCOME_KINDS, PUBLISHED_SEXES, TOTAL
@@ -336,8 +337,7 @@ def links_for_prepare(
     unknown = [b for b in behaviours if b not in known]
     if unknown:
         raise ConfigError(
-            f"priority_behaviours: {unknown[0]!r} is not a behaviour of the instrument; known"
-            f" behaviours: {', '.join(known)}."
+            t("links_unknown_behaviour", None, value=repr(unknown[0]), known=", ".join(known))
         )
     kinds = {f.id: f.kind for f in instrument.factors}
     columns = ["wave", "area", *STRATA, "valid", *(f"flag__{m}" for m in [*kinds, *behaviours])]

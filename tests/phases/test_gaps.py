@@ -431,6 +431,22 @@ def test_enrolment_file_is_summed_over_schools():
     assert got.item() == expected
 
 
+def test_a_bad_enrolment_row_is_named_in_both_languages(tmp_path, monkeypatch):
+    from ctc_helpers.errors import InputFileError
+
+    path = tmp_path / "inskrivna.csv"
+    path.write_text("wave,area,grade,enrolled\n2025,solvik,ak7,40\n2025,solvik,åk 13,12\n",
+                    encoding="utf-8")  # fmt: skip
+    with pytest.raises(InputFileError, match=r"inskrivna.csv, rad 3: årskursen 'åk 13'"):
+        load_enrolment(path)
+    monkeypatch.setenv("CTC_LANG", "en")
+    with pytest.raises(InputFileError, match=r"inskrivna.csv, row 3: the grade 'åk 13'"):
+        load_enrolment(path)
+    path.write_text("wave,area,enrolled\n2025,solvik,40\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="inskrivna.csv has no column grade"):
+        load_enrolment(path)
+
+
 def test_enrolment_from_the_published_participation_margins():
     participation = pd.DataFrame({
         "wave": 2025, "area": ["a", "a", "a", "all"], "school": ["all", "all", "S", "all"],

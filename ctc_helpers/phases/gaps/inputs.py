@@ -32,6 +32,7 @@ from ctc_helpers.config.inventory import normalise
 from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.config.programme_bank import ProgrammeBank, load_programme_bank
 from ctc_helpers.errors import InputFileError
+from ctc_helpers.i18n import t
 from ctc_helpers.paths import resolve_path
 from ctc_helpers.phases.gaps.inventory import Inventory, load_inventory
 from ctc_helpers.phases.gaps.inventory_rows import read_text_table
@@ -97,18 +98,18 @@ def _enrolment_file(path: Path, columns: list[str]) -> pd.DataFrame:
     missing = [c for c in ("area", "grade", "enrolled") if c not in frame.columns]
     if missing:
         raise InputFileError(
-            f"The enrolment file {path.name} lacks the column(s) {', '.join(missing)} (columns"
-            f" found: {', '.join(frame.columns)})."
-        )
+            t("enrolment_column", None, file=path.name, column=missing[0],
+              columns="area, grade, enrolled")
+        )  # fmt: skip
     grades = load_respondent_schema().grade_aliases
     enrolled = pd.to_numeric(frame["enrolled"].str.replace(",", "."), errors="coerce")
     bad = enrolled.isna() | frame["grade"].str.casefold().map(grades).isna()
     if bad.any():
         first = frame.loc[bad].iloc[0]
         raise InputFileError(
-            f"The enrolment file {path.name}, row {first['row']}: grade {first['grade']!r} /"
-            f" enrolled {first['enrolled']!r} is not a known grade and a number."
-        )
+            t("enrolment_grade", None, file=path.name, row=first["row"],
+              grade=repr(first["grade"]), enrolled=repr(first["enrolled"]))
+        )  # fmt: skip
     wave = pd.to_numeric(frame["wave"], errors="coerce") if "wave" in frame else np.nan
     table = frame.assign(
         wave=wave, grade=frame["grade"].str.casefold().map(grades), enrolled=enrolled
