@@ -133,7 +133,9 @@ def _execute(folders, tmp_path, **parameters) -> tuple[nbformat.NotebookNode, st
 
 
 def _images(nb) -> int:
-    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    outputs = [o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])]
+    # a chart: a picture (wide, and narrow for phones) or a plain PNG
+    return sum("image/png" in d or "<picture" in str(d.get("text/html", "")) for d in outputs)
 
 
 def _record(tmp_path) -> dict:

@@ -134,6 +134,7 @@ def effects_parts(data: DashboardData, *, group: str, lang: str) -> dict[str, An
             "notice": "",
             "heading": heading_html(t("dash_effects_heading", lang, group=label, wave=data.wave)),
             "chart": chart.data if chart is not None else b"",
+            "chart_phone": chart.narrow if chart is not None else b"",
             "tables": tables_html(beside),
             "wide": tables_html(below),
             "downloads": download_links(

@@ -102,6 +102,7 @@ def process_parts(data: DashboardData, *, area: str, lang: str) -> dict[str, Any
             "notice": "",
             "heading": heading,
             "chart": chart.data if chart is not None else b"",
+            "chart_phone": chart.narrow if chart is not None else b"",
             "tables": tables_html(beside),
             "wide": tables_html(below),
             "downloads": download_links(

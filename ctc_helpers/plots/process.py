@@ -3,8 +3,9 @@ milestones met, with the steering group's criteria beside them.
 
 :func:`plot_phase_status` draws on ``ax`` (the current Axes when ``None``), returns the Axes and
 never shows, saves or sizes the figure; :func:`phase_status_figsize` suggests a size.
-:func:`process_chart` is the report's picture: it draws the chart on a figure of that size and
-returns it as an image for a notebook cell (rows are years for an area, areas for the city).
+:func:`process_chart` is the report's picture: it draws the chart on a figure of that size, and
+narrow for phones, and returns both for a notebook cell (rows are years for an area, areas for
+the city).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Image
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -23,6 +23,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from ctc_helpers.i18n import check_language, t, text_of
 from ctc_helpers.phases.process import ProcessFrames
+from ctc_helpers.plots.cache import ChartPicture, narrow_png
 from ctc_helpers.plots.profile import PALETTE
 from ctc_helpers.vocab import CITY
 
@@ -119,9 +120,10 @@ def _steering_column(ax: Axes, steering: pd.DataFrame, *, rows: list, by: str, x
 
 def process_chart(
     frames: ProcessFrames, *, lang: str | None = None, names: Mapping[str, str] | None = None
-) -> Image | None:
-    """The report's phase status chart as an image (``None`` without checklists): one area's
-    checklists year by year, or (the city) every area's latest checklist side by side."""
+) -> ChartPicture | None:
+    """The report's phase status chart, wide and narrow for phones (``None`` without
+    checklists): one area's checklists year by year, or (the city) every area's latest checklist
+    side by side."""
     lang = check_language(lang)
     city = frames.area == CITY
     phases = frames.latest_phases if city else frames.phases
@@ -135,9 +137,15 @@ def process_chart(
         p.number: t("proc_phase_label", lang, n=p.number, title=text_of(p.title, lang))
         for p in frames.definition.phases
     }
-    figure = Figure(figsize=phase_status_figsize(phases, by=by), dpi=_DPI)
-    plot_phase_status(phases, steering, by=by, phase_labels=labels, row_labels=names or {},
-                      lang=lang, ax=figure.add_subplot())  # fmt: skip
+    size = phase_status_figsize(phases, by=by)
+
+    def draw(figure: Figure) -> None:
+        plot_phase_status(phases, steering, by=by, phase_labels=labels, row_labels=names or {},
+                          lang=lang, ax=figure.add_subplot())  # fmt: skip
+
+    figure = Figure(figsize=size, dpi=_DPI)
+    draw(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
-    return Image(data=buffer.getvalue(), format="png")
+    narrow = narrow_png(draw, height=size[1] * 1.3, dpi=_DPI)
+    return ChartPicture(buffer.getvalue(), narrow, t("chart_alt", lang))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Image, Markdown
+from IPython.display import Markdown
 
 from ctc_helpers.config.priorities import load_team_choices
 from ctc_helpers.errors import InputFileError
@@ -31,6 +31,7 @@ from ctc_helpers.phases.effects.design import ALL_GROUPS
 from ctc_helpers.phases.effects.evaluate import worse_direction
 from ctc_helpers.phases.effects.power import plan_table
 from ctc_helpers.phases.effects.tables import read_effect_tables
+from ctc_helpers.plots.cache import ChartPicture, narrow_png
 from ctc_helpers.plots.effects import plot_event_study
 from ctc_helpers.publish.read import Published
 from ctc_helpers.views.labels import area_names, measure_labels
@@ -371,8 +372,9 @@ def pretrend_text(effects: Effects, lang: str | None = None) -> Markdown:
 
 def event_study_chart(
     effects: Effects, published: Published, *, measures: Sequence[str], lang: str | None = None
-) -> Image | None:
-    """The event-study charts of the chosen measures, side by side, as a PNG image."""
+) -> ChartPicture | None:
+    """The event-study charts of the chosen measures, side by side (for phones, one under
+    another), as PNG images."""
     lang = check_language(lang)
     chosen = [m for m in measures if m in set(effects.events["measure"])]
     if not chosen:
@@ -381,6 +383,26 @@ def event_study_chart(
     columns = min(3, len(chosen))
     rows = int(np.ceil(len(chosen) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    _event_studies(effects, chosen, axes, labels=labels, lang=lang)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+
+    def narrow(phone) -> None:  # one chart under another
+        _event_studies(effects, chosen, phone.subplots(len(chosen), 1, squeeze=False),
+                       labels=labels, lang=lang)  # fmt: skip
+
+    phone = narrow_png(narrow, height=3.0 * len(chosen), dpi=90)
+    return ChartPicture(buffer.getvalue(), phone, t("chart_alt", lang))
+
+
+def _event_studies(
+    effects: Effects, chosen: list[str], axes: np.ndarray, *, labels: dict, lang: str
+) -> None:
+    """One event study per chosen measure on ``axes`` (rows x columns), axis titles only on the
+    outer charts, spare axes hidden."""
+    columns = axes.shape[1]
     for i, (ax, measure) in enumerate(zip(axes.ravel(), chosen, strict=False)):
         events = effects.events.loc[effects.events["measure"].eq(measure)]
         title = textwrap.fill(labels.get(measure, measure), 40)
@@ -389,11 +411,6 @@ def event_study_chart(
         ax.set_xlabel(ax.get_xlabel() if i >= len(chosen) - columns else "")
     for ax in axes.ravel()[len(chosen) :]:
         ax.set_axis_off()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return Image(data=buffer.getvalue(), format="png")
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,7 +547,7 @@ def effects_summary(
 
     Returns a dict of ready parts: ``design`` (Markdown), ``design_table``, ``behaviours``,
     ``risk``, ``protective`` (DisplayTable), ``summary``, ``assumptions``, ``pretrend``
-    (Markdown), ``chart`` (Image or None), ``power``, ``plan`` (DisplayTable or None), ``reach``
+    (Markdown), ``chart`` (ChartPicture or None), ``power``, ``plan`` (DisplayTable or None), ``reach``
     and ``record`` (the results record), plus ``effects`` (the tables behind them).
     """
     lang = check_language(lang)

@@ -4,8 +4,7 @@ The page must not scroll sideways: no element reaches past the viewport, except 
 that scrolls on its own (wide tables). Charts are scaled to the width (never wider than the
 viewport, never cut); a view whose charts are drawn narrow for phones shows those, with labels
 at least 9 CSS px high (the label's size in the PNG, points x dpi / 72, times the scale the
-picture is shown at), and at 1366 px the wide ones; the charts of the effect and process views
-are only scaled (no less than 45 % of the PNG's size); footnotes wrap instead of being cut off.
+picture is shown at), and at 1366 px the wide ones; footnotes wrap instead of being cut off.
 Screenshots of each view at 1366 and 390 px go to ``/tmp/shots/dash-<view>-<width>.png`` (or
 ``CTC_SHOTS``) for a person to look at.
 """
@@ -34,7 +33,7 @@ SMALLEST_SCALE = (
 )
 SMALLEST_LABEL_PX = 9.0
 LABEL_POINTS = {"ctc-chart": 10.0, "ctc-goal-chart": 8.0}  # tick labels; the goal chain's boxes
-NOT_NARROW = {settings.VIEWS["effects"], settings.VIEWS["process"]}  # charts only scaled
+NOT_NARROW: set[str] = set()  # views whose charts are only scaled (none left)
 INVENTORY = (
     "area,programme,provider,bank_id,year,prevention_level,setting,target_grades,target_ages,"
     "targeted_factors,participants_reached,eligible_population,sessions_planned,"

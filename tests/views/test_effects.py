@@ -272,7 +272,7 @@ def _run(root, folder, lang: str, **extra) -> tuple[str, int, dict]:
     for cell in _code(nb):
         for output in cell.outputs:
             data = output.get("data", {})
-            images += "image/png" in data
+            images += "image/png" in data or str(data.get("text/html", "")).count("<picture")
             texts += [data[k] for k in ("text/markdown", "text/html", "text/plain") if k in data]
             assert output.get("name") != "stderr", output.get("text")
     record = json.loads((root / lang / "05_effect_evaluation.json").read_text(encoding="utf-8"))
