@@ -3,12 +3,16 @@ group's column coloured by its status."""
 
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import Rectangle
+from PIL import Image as PILImage
 
 from ctc_helpers.paths import SAMPLE_DIR
 from ctc_helpers.phases.process import load_process
+from ctc_helpers.plots.cache import NARROW_WIDTH
 from ctc_helpers.plots.process import (
     STEERING_COLOURS,
     phase_status_figsize,
@@ -53,5 +57,9 @@ def test_the_city_chart_has_a_row_per_area():
     assert [label.get_text() for label in ax.get_yticklabels()] == ["Solvik", "Stenkulla"]
     image = process_chart(frames, lang="sv", names=names)
     assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.narrow[:8] == b"\x89PNG\r\n\x1a\n"  # the phone's chart (fit_narrow)
+    with PILImage.open(io.BytesIO(image.narrow)) as narrow:
+        assert narrow.width <= (NARROW_WIDTH + 0.3) * 100  # 100 dpi
+    assert "<picture>" in image._repr_html_()
     assert process_chart(load_process(PROCESS, "nowhere", wave=2025)) is None
     assert phase_status_figsize(pd.DataFrame({"area": ["a", "b"]}), by="area") == (9.0, 2.8)
