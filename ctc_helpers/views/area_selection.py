@@ -21,6 +21,7 @@ from ctc_helpers.publish.read import Published
 from ctc_helpers.views.escape import markdown_text
 from ctc_helpers.views.labels import area_names, measure_labels
 from ctc_helpers.views.numbers import format_count, format_pct, format_points
+from ctc_helpers.views.summary import anchor
 from ctc_helpers.views.tables import DisplayTable, display_table
 from ctc_helpers.vocab import CITY
 
@@ -150,7 +151,8 @@ def area_selection_parts(
     cautions = "\n".join(
         f"- {markdown_text(f'area_selection_caution_{k}', lang)}" for k in CAUTIONS
     )
-    heading = f"## {markdown_text('report_area_selection', lang)}\n\n"
+    target = f'<a id="{anchor("area_selection")}"></a>\n\n'  # the contents link here
+    heading = f"{target}## {markdown_text('report_area_selection', lang)}\n\n"
     intro = markdown_text("report_area_selection_text", lang, behaviours=selection.behaviours)
     entered = int(selection.frame["readiness"].notna().sum())
     source = (

@@ -42,6 +42,7 @@ __all__ = [
     "gaps_summary",
     "followup_summary",
     "first_survey",
+    "profile_sections",
     "contents",
     "anchor",
 ]
@@ -63,6 +64,16 @@ PROFILE_SECTIONS = (
     "areas",
     "methods",
 )
+
+
+def profile_sections(area: str) -> tuple[str, ...]:
+    """Report 01's sections: the city report has "where to start" before the methods."""
+    if area != CITY:
+        return PROFILE_SECTIONS
+    at = PROFILE_SECTIONS.index("methods")
+    return (*PROFILE_SECTIONS[:at], "area_selection", *PROFILE_SECTIONS[at:])
+
+
 PRIORITIES_SECTIONS = (
     "priority_behaviours",
     "worksheet",

@@ -92,6 +92,19 @@ def test_without_a_comparison_the_summary_says_why(pub):
     )
 
 
+def test_the_city_profile_lists_where_to_start_and_links_to_it(pub):
+    from ctc_helpers.views.area_selection import area_selection_parts
+
+    assert "area_selection" not in summary.profile_sections("norra-hamnen")
+    sections = summary.profile_sections("all")
+    assert sections.index("area_selection") == sections.index("methods") - 1
+    toc = summary.contents(sections, "sv").data
+    heading = area_selection_parts(pub, area="all", wave=2025, lang="sv")[0].data
+    link = f'href="#{summary.anchor("area_selection")}"'
+    assert link in toc and "Var börjar vi?" in toc
+    assert f'<a id="{summary.anchor("area_selection")}"></a>' in heading
+
+
 def test_contents_link_to_the_section_anchors():
     toc = summary.contents(["risk_profile", "methods"], "sv", name="Norra Hamnen").data
     section = report.section("risk_profile", "sv", area="norra-hamnen", name="Norra Hamnen").data
