@@ -395,9 +395,7 @@ def _chain(
 ) -> GoalChain | None:
     if not str(goal_chain_dir) or measures is None:
         return None
-    return load_area_goal_chain(
-        goal_chain_dir, area, instrument=measures, respondent_schema=schema
-    )
+    return load_area_goal_chain(goal_chain_dir, area, instrument=measures, respondent_schema=schema)
 
 
 def _add_plan(parts, plan: ImplementationPlan | None, chain, figures, *, wave: int, area: str):
