@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from ctc_helpers.config.messages import ConfigFileError, Problem, Text
@@ -24,6 +25,8 @@ from ctc_helpers.config.yaml_load import (
     YamlLimitError,
     load_yaml,
 )
+from ctc_helpers.errors import ConfigError, CTCError
+from ctc_helpers.i18n import t
 
 __all__ = ["WHAT", "read_bytes", "parse_yaml", "read_yaml_file", "file_error"]
 
@@ -127,3 +130,29 @@ def _limit_error(name: str, exc: YamlLimitError) -> ConfigFileError:
     if exc.kind == "recursive_alias":
         return file_error("cfg_alias_recursive", file=name, line=exc.line)
     return file_error("cfg_alias_bomb", file=name, limit=exc.limit, line=exc.line)
+
+
+def read_csv_text(
+    path: Path,
+    *,
+    lang: str | None = None,
+    error: type[CTCError] = ConfigError,
+    unreadable: str = "ingest_unreadable",
+) -> pd.DataFrame:
+    """A small CSV file a user keeps (area list, enrolment, readiness scores), every value as
+    text and nothing read as missing.
+
+    Raises
+    ------
+    CTCError
+        Of type ``error``: the file is not UTF-8 (the byte named, counted from 1), or cannot be
+        read as a table (missing, empty, broken quoting), with the text ``unreadable``
+        (placeholders ``file`` and ``detail``), in ``lang``.
+    """
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(t("cfg_not_utf8", lang, file=path.name, position=exc.start + 1)) from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise error(t(unreadable, lang, file=path.name, detail=detail)) from None

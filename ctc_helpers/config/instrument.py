@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctc_helpers.config.files import parse_yaml, read_bytes, read_yaml_file
+from ctc_helpers.config.files import parse_yaml, read_bytes, read_csv_text, read_yaml_file
 from ctc_helpers.config.instrument_file import (
     DOMAINS,
     InstrumentFile,
@@ -468,17 +468,7 @@ def load_areas(path: str | Path, *, lang: str | None = None) -> pd.DataFrame:
     """
     path = Path(path)
     schema, _ = read_yaml_file(SCHEMA_DIR / "areas.yaml", what="schema")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            t("cfg_not_utf8", lang, file=path.name, position=exc.start + 1)
-        ) from None
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputFileError(
-            t("area_list_unreadable", lang, file=path.name, detail=detail)
-        ) from None
+    frame = read_csv_text(path, lang=lang, error=InputFileError, unreadable="area_list_unreadable")
     for column in schema["columns"]:
         name = column["name"]
         required = column.get("required", True)

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ctc_helpers.config.files import read_csv_text
 from ctc_helpers.errors import ConfigError
 from ctc_helpers.i18n import t
 from ctc_helpers.paths import resolve_path
@@ -202,13 +203,7 @@ def load_readiness(
         the file cannot be read (missing, not UTF-8 text, not a table), sv/en.
     """
     file = resolve_path(path)
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(t("cfg_not_utf8", lang, file=file.name, position=exc.start + 1)) from None
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(t("ingest_unreadable", lang, file=file.name, detail=detail)) from None
+    frame = read_csv_text(file, lang=lang)
     missing = [c for c in ("area", "readiness") if c not in frame.columns]
     if missing:
         raise ConfigError(

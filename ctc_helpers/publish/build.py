@@ -27,6 +27,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ctc_helpers.batch.files import read_json
+from ctc_helpers.config.files import read_csv_text
 from ctc_helpers.config.instrument import load_respondent_schema
 from ctc_helpers.config.run import RunConfig, load_run_config, run_instrument
 from ctc_helpers.errors import ConfigError
@@ -192,13 +193,7 @@ def read_enrolment(path: Path, *, lang: str | None = None) -> pd.DataFrame:
         of at least 0 (file, row, column and value named, in ``lang``).
     """
     columns = ["wave", "area", "school", "grade", "enrolled"]
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(t("cfg_not_utf8", lang, file=path.name, position=exc.start + 1)) from None
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(t("ingest_unreadable", lang, file=path.name, detail=detail)) from None
+    frame = read_csv_text(path, lang=lang)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ConfigError(
