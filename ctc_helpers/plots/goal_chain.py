@@ -61,7 +61,7 @@ def chain_figsize(
     >>> chain_figsize(pd.DataFrame({"level": ["short", "long", "long"]}))
     (13.0, 4.4)
     >>> chain_figsize(pd.DataFrame({"level": ["short", "long", "long"]}), width=4.2, stacked=True)
-    (4.2, 5.0)
+    (4.2, 5.4)
     """
     if stacked:
         levels = evaluated["level"].nunique() if len(evaluated) else 1

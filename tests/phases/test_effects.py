@@ -176,7 +176,7 @@ def test_a_group_name_with_other_characters_is_refused_by_the_area_list(tmp_path
         "area_id,name,municipality,ctc_start,comparison_group\nnorr,Norr,X,,Stad Norr\n",
         encoding="utf-8",
     )
-    with pytest.raises(InputFileError, match="row 2: comparison_group 'Stad Norr'"):
+    with pytest.raises(InputFileError, match="rad 2: comparison_group 'Stad Norr' får bara"):
         dz.load_design(path)
 
 
